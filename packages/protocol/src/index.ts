@@ -1,0 +1,44 @@
+/**
+ * @psf/protocol: the wire format shared by the psf gateway, broker helpers and classifiers.
+ *
+ * @example
+ * ```ts
+ * import { decodeScanRequest, encodeVerdict } from '@psf/protocol';
+ * const req = decodeScanRequest(amqpMessage);
+ * const reply = encodeVerdict({ v: 1, action: 'tag', score: 7.5 }, req.id);
+ * ```
+ */
+
+export type { PsfErrorCode, PsfErrorOptions } from './errors.js';
+export { isPsfError, PsfError } from './errors.js';
+export {
+  CLASSIFIER_ERROR_TYPE,
+  DEAD_LETTER_EXCHANGE,
+  DEAD_QUEUE,
+  DEFAULT_QUEUE,
+  DEFAULT_VHOST,
+  DIRECT_REPLY_TO,
+  isValidOwner,
+  MailHeader,
+  OWNED_HEADER_PREFIXES,
+  RequestHeader,
+  SCAN_EXCHANGE,
+  SCAN_REQUEST_TYPE,
+  UNROUTED_EXCHANGE,
+  USER_QUEUE_PREFIX,
+  userQueue,
+  VERDICT_TYPE,
+} from './names.js';
+export type { EncodedMessage, ScanEnvelope, ScanRequest } from './scan-request.js';
+export { decodeScanRequest, encodeScanRequest } from './scan-request.js';
+export type { Verdict, VerdictAction } from './verdict.js';
+export {
+  decodeReply,
+  encodeClassifierError,
+  encodeVerdict,
+  MAX_REPLY_BYTES,
+  VERDICT_ACTIONS,
+  validateVerdict,
+  verdictSchema,
+} from './verdict.js';
+export type { WireMessage, WireProperties } from './wire.js';

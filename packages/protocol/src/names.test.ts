@@ -1,0 +1,17 @@
+import { describe, expect, it } from 'vitest';
+import { isValidOwner, userQueue } from './names.js';
+
+describe('names', () => {
+  it('builds personal queue names', () => {
+    expect(userQueue('alice@example.org')).toBe('psf.user.alice@example.org');
+  });
+
+  it('accepts addresses and refuses empty, spaced, control-character and over-long owners', () => {
+    expect(isValidOwner('alice@example.org')).toBe(true);
+    expect(isValidOwner('')).toBe(false);
+    expect(isValidOwner('a b')).toBe(false);
+    expect(isValidOwner('a\nb')).toBe(false);
+    expect(isValidOwner('x'.repeat(246))).toBe(true);
+    expect(isValidOwner('x'.repeat(247))).toBe(false);
+  });
+});

@@ -1,0 +1,73 @@
+/**
+ * Every exchange, queue, message type and header name psf puts on the wire. Other packages build
+ * names only through this module, so a rename is one edit (as Postfix keeps its protocol names in
+ * one header).
+ */
+
+/** Default RabbitMQ virtual host that holds the psf topology. */
+export const DEFAULT_VHOST = 'psf';
+
+/** Direct exchange that scan requests are published to; routing key = mailbox owner id. */
+export const SCAN_EXCHANGE = 'psf.scan';
+/** Fanout exchange that receives what `psf.scan` cannot route (the alternate exchange). */
+export const UNROUTED_EXCHANGE = 'psf.unrouted';
+/** Queue of the central classifier that serves owners without a classifier of their own. */
+export const DEFAULT_QUEUE = 'psf.default';
+/** Dead-letter exchange for expired and rejected requests. */
+export const DEAD_LETTER_EXCHANGE = 'psf.dlx';
+/** Queue behind the dead-letter exchange, read by the stats consumer. */
+export const DEAD_QUEUE = 'psf.dead';
+/** The queue-name prefix of personal queues. */
+export const USER_QUEUE_PREFIX = 'psf.user.';
+/** RabbitMQ's pseudo-queue for direct reply-to. */
+export const DIRECT_REPLY_TO = 'amq.rabbitmq.reply-to';
+
+/** AMQP `type` of a scan request body (raw RFC 5322 bytes). */
+export const SCAN_REQUEST_TYPE = 'psf.scan.v1';
+/** AMQP `type` of a verdict reply (JSON). */
+export const VERDICT_TYPE = 'psf.verdict.v1';
+/** AMQP `type` of a reply that says the classifier failed on this mail (JSON `{ v, error }`). */
+export const CLASSIFIER_ERROR_TYPE = 'psf.error.v1';
+
+/** AMQP headers of a scan request (the envelope travels beside the raw mail). */
+export const RequestHeader = {
+  mailFrom: 'psf-mail-from',
+  rcpt: 'psf-rcpt',
+  clientAddr: 'psf-client-addr',
+  clientName: 'psf-client-name',
+  helo: 'psf-helo',
+  queueId: 'psf-queue-id',
+  size: 'psf-size',
+  truncated: 'psf-truncated',
+  deadline: 'psf-deadline',
+} as const;
+
+/** Mail headers psf writes on delivery; incoming copies are stripped first. */
+export const MailHeader = {
+  status: 'X-PSF-Status',
+  score: 'X-PSF-Score',
+  reasons: 'X-PSF-Reasons',
+  spamFlag: 'X-Spam-Flag',
+  spamStatus: 'X-Spam-Status',
+} as const;
+
+/** Header-name prefixes (lower case) that belong to psf and SpamAssassin-style filters. */
+export const OWNED_HEADER_PREFIXES = ['x-psf-', 'x-spam-'] as const;
+
+// A routing key and the queue name built from it must fit AMQP's 255-byte short string.
+const MAX_OWNER_BYTES = 255 - USER_QUEUE_PREFIX.length;
+
+/** Whether `owner` can be a routing key and part of a queue name. */
+export function isValidOwner(owner: string): boolean {
+  return (
+    owner.length > 0 &&
+    Buffer.byteLength(owner) <= MAX_OWNER_BYTES &&
+    // no control characters or spaces: they would make unreadable queue names and logs
+    !/[\u0000-\u0020\u007f]/.test(owner)
+  );
+}
+
+/** The personal queue of a mailbox owner: `psf.user.<owner>`. */
+export function userQueue(owner: string): string {
+  return USER_QUEUE_PREFIX + owner;
+}
