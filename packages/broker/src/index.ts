@@ -1,0 +1,24 @@
+/**
+ * @psf/broker: RabbitMQ for psf: a connection that recovers by itself, the topology, and the
+ * RPC client the gateway uses to ask classifiers.
+ *
+ * @example
+ * ```ts
+ * import { BrokerConnection, RpcClient, assertTopology } from '@psf/broker';
+ * const connection = await BrokerConnection.open({
+ *   url: 'amqp://guest:guest@127.0.0.1:5672/psf',
+ *   setup: async (model) => { const ch = await model.createChannel(); await assertTopology(ch); await ch.close(); },
+ * });
+ * const rpc = new RpcClient({ connection });
+ * const verdict = await rpc.call('alice@example.org', request);
+ * ```
+ */
+
+export type { BrokerConnectionEvents, BrokerConnectionOptions } from './connection.js';
+export { BrokerConnection } from './connection.js';
+export type { Logger } from './logger.js';
+export { silentLogger } from './logger.js';
+export type { ReplyMode, RpcClientOptions } from './rpc-client.js';
+export { RpcClient } from './rpc-client.js';
+export type { TopologyOptions } from './topology.js';
+export { assertTopology, assertUserQueue, deleteUserQueue } from './topology.js';

@@ -1,0 +1,227 @@
+import {
+  DIRECT_REPLY_TO,
+  decodeReply,
+  encodeScanRequest,
+  PsfError,
+  SCAN_EXCHANGE,
+  type ScanRequest,
+  type Verdict,
+} from '@psf/protocol';
+import type { Channel, ChannelModel, ConfirmChannel, ConsumeMessage, Message } from 'amqplib';
+import type { BrokerConnection } from './connection.js';
+import { type Logger, silentLogger } from './logger.js';
+
+export type ReplyMode = 'direct' | 'queue';
+
+export interface RpcClientOptions {
+  connection: BrokerConnection;
+  /**
+   * Where replies come back: `direct` (RabbitMQ's direct reply-to; no queue, at-most-once:
+   * a lost reply is a timeout) or `queue` (an exclusive, auto-deleted reply queue). Default direct.
+   */
+  replyMode?: ReplyMode;
+  /** Publish requests persistent (delivery mode 2). Default false: the mail stays in Postfix's
+   * queue until the gateway answers, so a request lost with the broker costs only a retry. */
+  persistent?: boolean;
+  logger?: Logger;
+}
+
+interface Pending {
+  resolve: (v: Verdict) => void;
+  reject: (e: PsfError) => void;
+  timer: NodeJS.Timeout;
+}
+
+/**
+ * Asks classifiers over RabbitMQ: one publish (confirmed, mandatory, expiring at the deadline)
+ * per call, replies matched by correlation id. Every pending call is rejected when the channel
+ * closes, and the channel is reopened on the next connection.
+ */
+export class RpcClient {
+  readonly #conn: BrokerConnection;
+  readonly #mode: ReplyMode;
+  readonly #persistent: boolean;
+  readonly #log: Logger;
+  readonly #pending = new Map<string, Pending>();
+  #channel: ConfirmChannel | undefined;
+  #replyTo = DIRECT_REPLY_TO;
+  #drained: Promise<void> | undefined;
+  #opening: Promise<void> | undefined;
+  #closed = false;
+  readonly #onConnect = (model: ChannelModel) => {
+    this.#opening = this.#open(model).catch((err: Error) => {
+      this.#log.error({ event: 'rpc-channel-failed', err: err.message }, 'could not open RPC channel');
+    });
+  };
+
+  constructor(options: RpcClientOptions) {
+    this.#conn = options.connection;
+    this.#mode = options.replyMode ?? 'direct';
+    this.#persistent = options.persistent ?? false;
+    this.#log = options.logger ?? silentLogger;
+    this.#conn.on('connect', this.#onConnect);
+    if (this.#conn.model) this.#onConnect(this.#conn.model);
+  }
+
+  /** Whether a call made now can be published (connected, channel open). */
+  get ready(): boolean {
+    return this.#channel !== undefined;
+  }
+
+  /** Number of calls waiting for a verdict. */
+  get inFlight(): number {
+    return this.#pending.size;
+  }
+
+  /** Resolves once the reply channel is open (after a (re)connection). */
+  async waitReady(timeoutMs = 30_000): Promise<void> {
+    const until = Date.now() + timeoutMs;
+    while (!this.#channel) {
+      if (this.#closed || Date.now() > until) {
+        throw new PsfError('BROKER_UNAVAILABLE', 'RPC channel not ready');
+      }
+      await (this.#opening ?? new Promise((r) => setTimeout(r, 20)));
+      if (!this.#channel) await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+
+  async #open(model: ChannelModel): Promise<void> {
+    const ch = await model.createConfirmChannel();
+    ch.on('error', (err: Error) =>
+      this.#log.warn({ event: 'rpc-channel-error', err: err.message }, 'RPC channel error'),
+    );
+    ch.on('close', () => this.#onChannelClose(ch, model));
+    ch.on('return', (msg: Message) => this.#onReturn(msg));
+    ch.on('drain', () => {
+      this.#drained = undefined;
+    });
+    if (this.#mode === 'direct') {
+      this.#replyTo = DIRECT_REPLY_TO;
+    } else {
+      this.#replyTo = (await ch.assertQueue('', { exclusive: true, autoDelete: true, durable: false })).queue;
+    }
+    await ch.consume(this.#replyTo, (msg) => this.#onReply(msg), { noAck: true });
+    this.#channel = ch;
+  }
+
+  #onChannelClose(ch: Channel, model: ChannelModel) {
+    if (this.#channel !== ch && this.#channel !== undefined) return;
+    this.#channel = undefined;
+    this.#drained = undefined;
+    this.#rejectAll(new PsfError('BROKER_UNAVAILABLE', 'RabbitMQ channel closed with the request in flight'));
+    // A channel error (not a lost connection) leaves the connection up: reopen on it.
+    if (!this.#closed && this.#conn.model === model) {
+      setTimeout(() => {
+        if (!this.#closed && !this.#channel && this.#conn.model === model) this.#onConnect(model);
+      }, 100).unref();
+    }
+  }
+
+  #onReply(msg: ConsumeMessage | null) {
+    if (!msg) return; // consumer cancelled: the close handler rejects what is pending
+    const id = msg.properties.correlationId as string | undefined;
+    const pending = id === undefined ? undefined : this.#pending.get(id);
+    if (!pending || id === undefined) {
+      this.#log.warn({ event: 'rpc-stray-reply', id }, 'reply for no pending request (late or unknown)');
+      return;
+    }
+    this.#settle(id);
+    try {
+      pending.resolve(decodeReply(msg));
+    } catch (err) {
+      pending.reject(err as PsfError);
+    }
+  }
+
+  #onReturn(msg: Message) {
+    const id = msg.properties.correlationId as string | undefined;
+    const pending = id === undefined ? undefined : this.#pending.get(id);
+    if (!pending || id === undefined) return;
+    this.#settle(id);
+    const fields = msg.fields as typeof msg.fields & { replyCode?: number; replyText?: string };
+    pending.reject(
+      new PsfError('PUBLISH_REFUSED', `request returned: ${fields.replyCode} ${fields.replyText}`),
+    );
+  }
+
+  #settle(id: string): Pending | undefined {
+    const p = this.#pending.get(id);
+    if (p) {
+      clearTimeout(p.timer);
+      this.#pending.delete(id);
+    }
+    return p;
+  }
+
+  #rejectAll(err: PsfError) {
+    for (const [id, p] of this.#pending) {
+      this.#settle(id);
+      p.reject(err);
+    }
+  }
+
+  /**
+   * Sends `request` to the classifier of `owner` (routing key on psf.scan) and resolves with its
+   * verdict. Rejects with PsfError: TIMEOUT (deadline passed), BROKER_UNAVAILABLE (no connection,
+   * or it closed meanwhile), PUBLISH_REFUSED (nacked or returned), BAD_VERDICT, CLASSIFIER_FAILED.
+   */
+  async call(owner: string, request: ScanRequest): Promise<Verdict> {
+    if (this.#closed) throw new PsfError('SHUTTING_DOWN', 'RPC client closed');
+    while (this.#drained) await this.#drained;
+    const ch = this.#channel;
+    if (!ch) throw new PsfError('BROKER_UNAVAILABLE', 'not connected to RabbitMQ');
+    const ttl = request.deadline - Date.now();
+    if (ttl <= 0) throw new PsfError('TIMEOUT', 'deadline passed before the request was sent');
+    if (this.#pending.has(request.id)) throw new PsfError('CONFIG', `duplicate request id ${request.id}`);
+
+    const { content, properties } = encodeScanRequest(request);
+    return new Promise<Verdict>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        if (this.#settle(request.id)) {
+          reject(new PsfError('TIMEOUT', `no verdict from ${owner}'s classifier within ${ttl} ms`));
+        }
+      }, ttl);
+      this.#pending.set(request.id, { resolve, reject, timer });
+      let ok: boolean;
+      try {
+        ok = ch.publish(
+          SCAN_EXCHANGE,
+          owner,
+          content,
+          {
+            ...properties,
+            replyTo: this.#replyTo,
+            expiration: String(ttl),
+            mandatory: true,
+            persistent: this.#persistent,
+            timestamp: Math.floor(Date.now() / 1000),
+          },
+          (err) => {
+            if (err && this.#settle(request.id)) {
+              reject(new PsfError('PUBLISH_REFUSED', 'RabbitMQ did not confirm the request', { cause: err }));
+            }
+          },
+        );
+      } catch (cause) {
+        this.#settle(request.id);
+        reject(new PsfError('BROKER_UNAVAILABLE', 'could not publish the request', { cause }));
+        return;
+      }
+      // A full write buffer: later calls wait for 'drain' instead of piling into memory.
+      if (!ok && !this.#drained) {
+        this.#drained = new Promise((r) => ch.once('drain', r));
+      }
+    });
+  }
+
+  /** Rejects pending calls and closes the channel; the connection belongs to the caller. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#conn.off('connect', this.#onConnect);
+    this.#rejectAll(new PsfError('SHUTTING_DOWN', 'RPC client closed'));
+    const ch = this.#channel;
+    this.#channel = undefined;
+    await ch?.close().catch(() => {});
+  }
+}

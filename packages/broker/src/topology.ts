@@ -1,0 +1,70 @@
+import {
+  DEAD_LETTER_EXCHANGE,
+  DEAD_QUEUE,
+  DEFAULT_QUEUE,
+  isValidOwner,
+  PsfError,
+  SCAN_EXCHANGE,
+  UNROUTED_EXCHANGE,
+  userQueue,
+} from '@psf/protocol';
+import type { Channel } from 'amqplib';
+
+export interface TopologyOptions {
+  /**
+   * Longest a request may wait in a classifier queue (the queue's `x-message-ttl`). Per-message
+   * expiration only fires at a queue's head, so this bounds how long a stale request can block
+   * fresh ones when gateways use different deadlines. Default 60 000.
+   */
+  requestTtlMs?: number;
+  /** Requests a classifier queue holds before refusing more (`reject-publish-dlx`). Default 10 000. */
+  maxQueueLength?: number;
+  /** Requests kept in psf.dead for the stats consumer. Default 100 000. */
+  maxDeadLetters?: number;
+}
+
+function classifierQueueArgs(options: TopologyOptions) {
+  return {
+    'x-dead-letter-exchange': DEAD_LETTER_EXCHANGE,
+    'x-message-ttl': options.requestTtlMs ?? 60_000,
+    'x-max-length': options.maxQueueLength ?? 10_000,
+    'x-overflow': 'reject-publish-dlx',
+  };
+}
+
+/**
+ * Declares the shared topology: psf.scan (direct, alternate exchange psf.unrouted) -> psf.default
+ * for owners without a classifier; psf.dlx -> psf.dead for expired and refused requests.
+ * Idempotent as long as the options match what was declared before (RabbitMQ refuses
+ * changed queue arguments with PRECONDITION_FAILED).
+ */
+export async function assertTopology(ch: Channel, options: TopologyOptions = {}): Promise<void> {
+  await ch.assertExchange(DEAD_LETTER_EXCHANGE, 'fanout', { durable: true });
+  await ch.assertQueue(DEAD_QUEUE, {
+    durable: true,
+    arguments: { 'x-max-length': options.maxDeadLetters ?? 100_000 },
+  });
+  await ch.bindQueue(DEAD_QUEUE, DEAD_LETTER_EXCHANGE, '');
+  await ch.assertExchange(UNROUTED_EXCHANGE, 'fanout', { durable: true });
+  await ch.assertQueue(DEFAULT_QUEUE, { durable: true, arguments: classifierQueueArgs(options) });
+  await ch.bindQueue(DEFAULT_QUEUE, UNROUTED_EXCHANGE, '');
+  await ch.assertExchange(SCAN_EXCHANGE, 'direct', { durable: true, alternateExchange: UNROUTED_EXCHANGE });
+}
+
+/** Declares an owner's personal queue `psf.user.<owner>`, bound to psf.scan by the owner id. */
+export async function assertUserQueue(
+  ch: Channel,
+  owner: string,
+  options: TopologyOptions = {},
+): Promise<string> {
+  if (!isValidOwner(owner)) throw new PsfError('CONFIG', `invalid owner id ${JSON.stringify(owner)}`);
+  const queue = userQueue(owner);
+  await ch.assertQueue(queue, { durable: true, arguments: classifierQueueArgs(options) });
+  await ch.bindQueue(queue, SCAN_EXCHANGE, owner);
+  return queue;
+}
+
+/** Removes an owner's personal queue; their mail falls back to psf.default. */
+export async function deleteUserQueue(ch: Channel, owner: string): Promise<void> {
+  await ch.deleteQueue(userQueue(owner));
+}
