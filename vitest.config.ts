@@ -12,6 +12,7 @@ export default defineConfig({
       '@psf/gateway': src('gateway'),
       '@psf/client-sdk': src('client-sdk'),
       '@psf/token-api': src('token-api'),
+      '@psf/testkit': fileURLToPath(new URL('./test/support/src/index.ts', import.meta.url)),
     },
   },
   test: {

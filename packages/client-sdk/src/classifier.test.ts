@@ -1,0 +1,135 @@
+import { assertTopology, assertUserQueue, BrokerConnection, RpcClient } from '@psf/broker';
+import { DEAD_QUEUE, isPsfError, SCAN_EXCHANGE, type ScanRequest, userQueue } from '@psf/protocol';
+import { createVhost, type Vhost } from '@psf/testkit';
+import amqp, { type Channel, type ChannelModel } from 'amqplib';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Classifier, startClassifier } from './classifier.js';
+import type { Mail } from './mail.js';
+
+let vhost: Vhost;
+let admin: ChannelModel;
+let ch: Channel;
+let conn: BrokerConnection;
+let rpc: RpcClient;
+
+const RAW =
+  'From: Bob <bob@example.net>\r\nSubject: Cheap pills\r\nMessage-ID: <1@example.net>\r\n\r\nBuy now\r\n';
+
+function request(id: string, timeoutMs = 3000): ScanRequest {
+  return {
+    id,
+    envelope: {
+      mailFrom: 'bob@example.net',
+      rcpt: ['carol@example.org'],
+      clientAddr: '192.0.2.9',
+      helo: 'mx.example.net',
+    },
+    size: RAW.length,
+    truncated: false,
+    deadline: Date.now() + timeoutMs,
+    mail: Buffer.from(RAW),
+  };
+}
+
+async function start(owner: string, handler: (m: Mail) => unknown): Promise<Classifier> {
+  const queue = await assertUserQueue(ch, owner);
+  return startClassifier({ url: vhost.url, queue, handler: handler as never }, 10_000);
+}
+
+beforeAll(async () => {
+  vhost = await createVhost();
+  admin = await amqp.connect(vhost.url);
+  ch = await admin.createChannel();
+  await assertTopology(ch);
+  conn = await BrokerConnection.open({ url: vhost.url });
+  rpc = new RpcClient({ connection: conn });
+  await rpc.waitReady(10_000);
+});
+
+afterAll(async () => {
+  await rpc?.close();
+  await conn?.close();
+  await admin?.close();
+  await vhost?.close();
+});
+
+describe('Classifier', () => {
+  it('hands the handler the envelope, raw bytes and parsed mail, and returns its verdict', async () => {
+    let seen: { mail: Mail; subject: string | undefined } | undefined;
+    const c = await start('carol@example.org', async (mail) => {
+      seen = { mail, subject: (await mail.parsed()).subject };
+      return { v: 1, action: 'tag', score: 6, reasons: ['PILLS'] };
+    });
+    expect(await rpc.call('carol@example.org', request('c-1'))).toEqual({
+      v: 1,
+      action: 'tag',
+      score: 6,
+      reasons: ['PILLS'],
+    });
+    expect(seen?.subject).toBe('Cheap pills');
+    expect(seen?.mail.raw.toString()).toBe(RAW);
+    expect(seen?.mail.envelope).toMatchObject({ mailFrom: 'bob@example.net', clientAddr: '192.0.2.9' });
+    expect(c.stats.answered).toBe(1);
+    await c.close();
+  });
+
+  it('reports a throwing handler at once as CLASSIFIER_FAILED, not as a timeout', async () => {
+    const c = await start('dave@example.org', () => {
+      throw new Error('model file corrupt');
+    });
+    const started = Date.now();
+    let err: unknown;
+    await rpc.call('dave@example.org', request('c-2', 10_000)).catch((e) => {
+      err = e;
+    });
+    expect(isPsfError(err, 'CLASSIFIER_FAILED')).toBe(true);
+    expect((err as Error).message).toMatch(/model file corrupt/);
+    expect(Date.now() - started).toBeLessThan(5000);
+    expect(c.stats.failed).toBe(1);
+    await c.close();
+  });
+
+  it('reports an invalid verdict from the handler as CLASSIFIER_FAILED naming the problem', async () => {
+    const c = await start('erin@example.org', () => ({ v: 1, action: 'maybe' }));
+    let err: unknown;
+    await rpc.call('erin@example.org', request('c-3')).catch((e) => {
+      err = e;
+    });
+    expect(isPsfError(err, 'CLASSIFIER_FAILED')).toBe(true);
+    expect((err as Error).message).toMatch(/invalid verdict/);
+    await c.close();
+  });
+
+  it('dead-letters a request it cannot read instead of looping on it', async () => {
+    const c = await start('frank@example.org', () => ({ v: 1, action: 'accept' }));
+    await ch.purgeQueue(DEAD_QUEUE);
+    ch.publish(SCAN_EXCHANGE, 'frank@example.org', Buffer.from('junk'), { type: 'something-else' });
+    let dead = 0;
+    for (let i = 0; i < 50 && dead === 0; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      dead = (await ch.checkQueue(DEAD_QUEUE)).messageCount;
+    }
+    expect(dead).toBe(1);
+    expect(c.stats.malformed).toBe(1);
+    await c.close();
+  });
+
+  it('finishes the mails in hand on close, and leaves nothing unacknowledged', async () => {
+    let release: () => void = () => {};
+    const gate = new Promise<void>((r) => {
+      release = r;
+    });
+    const c = await start('gina@example.org', async () => {
+      await gate;
+      return { v: 1, action: 'accept' };
+    });
+    const call = rpc.call('gina@example.org', request('c-5', 10_000));
+    await new Promise((r) => setTimeout(r, 200));
+    const closing = c.close();
+    release();
+    await closing;
+    expect(await call).toEqual({ v: 1, action: 'accept' });
+    const q = await ch.checkQueue(userQueue('gina@example.org'));
+    expect(q.messageCount).toBe(0);
+  });
+});

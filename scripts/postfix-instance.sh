@@ -1,0 +1,148 @@
+#!/usr/bin/env bash
+# A private Postfix instance in DIR for tests and the demo (recipes: shared POSTFIX-RECIPES.md §1, §2).
+#   start DIR --public PORT --sink PORT [--filter PORT] [--reinject PORT] [--mode plain|after-queue-smtp]
+#   stop DIR | flush DIR | queue DIR (postqueue -j: one JSON object per line)
+# Everything listens on 127.0.0.1; all mail is relayed to [127.0.0.1]:SINK. --reinject adds an smtpd
+# without content_filter (the filter's way back in). after-queue-smtp (the default when --filter is
+# given) routes every mail through content_filter = scan:[127.0.0.1]:FILTER. Must run as root.
+set -euo pipefail
+export PATH=/usr/sbin:/usr/bin:/sbin:/bin:$PATH
+
+die() { echo "postfix-instance: $*" >&2; exit 2; }
+[ $# -ge 2 ] || die "usage: $0 start|stop|flush|queue DIR [options]"
+cmd=$1
+dir=$(realpath -m -- "$2") # Postfix wants absolute paths
+shift 2
+
+stop_instance() {
+  [ -f "$dir/etc/main.cf" ] || return 0
+  local master pid
+  master=$(postconf -c "$dir/etc" -h daemon_directory)/master
+  # `master -t` fails while master holds its pid file lock (a dead master may linger as a zombie here).
+  "$master" -c "$dir/etc" -t 2>/dev/null && return 0 # not running
+  pid=$(($(sed 1q "$dir/spool/pid/master.pid")))
+  # What `postfix stop` does, but it re-checks only once a second: stopping took 1 s, not 0.05 s.
+  kill -TERM "$pid"
+  for _ in $(seq 200); do "$master" -c "$dir/etc" -t 2>/dev/null && return 0; sleep 0.05; done
+  echo "postfix-instance: master $pid ignored SIGTERM for 10 s; killing its process group" >&2
+  kill -KILL -- "-$pid"
+}
+
+case $cmd in
+stop) stop_instance; exit ;;
+flush) exec postqueue -c "$dir/etc" -f ;;
+queue) exec postqueue -c "$dir/etc" -j ;;
+start) ;;
+*) die "unknown command: $cmd" ;;
+esac
+
+public='' sink='' filter='' reinject='' mode=''
+while [ $# -gt 0 ]; do
+  [ $# -ge 2 ] || die "missing value for $1"
+  case $1 in
+  --public) public=$2 ;;
+  --sink) sink=$2 ;;
+  --filter) filter=$2 ;;
+  --reinject) reinject=$2 ;;
+  --mode) mode=$2 ;;
+  *) die "unknown option: $1" ;;
+  esac
+  shift 2
+done
+[ -n "$mode" ] || { [ -n "$filter" ] && mode=after-queue-smtp || mode=plain; }
+[ -n "$public" ] && [ -n "$sink" ] || die "start needs --public PORT and --sink PORT"
+case $mode in
+plain) ;;
+after-queue-smtp) [ -n "$filter" ] && [ -n "$reinject" ] || die "after-queue-smtp needs --filter and --reinject" ;;
+*) die "unknown mode: $mode" ;;
+esac
+[ "$(id -u)" = 0 ] || die "must run as root"
+
+# queue_directory must be root-owned and reachable by the postfix user through every parent.
+mkdir -p "$dir/etc" "$dir/spool"
+chown root:root "$dir" "$dir/etc" "$dir/spool"
+chmod 755 "$dir" "$dir/etc" "$dir/spool"
+runuser -u postfix -- test -x "$dir/spool" || die "$dir is not searchable by user postfix (chmod 755 its parents)"
+
+# A restart must pick up new ports: stop a running instance first.
+stop_instance
+
+cat > "$dir/etc/main.cf" <<CF
+compatibility_level = 3.6
+queue_directory = $dir/spool
+data_directory = $dir/data
+maillog_file = $dir/maillog
+maillog_file_prefixes = $dir
+myhostname = pf.test
+mydestination =
+local_recipient_maps =
+alias_maps =
+alias_database =
+inet_interfaces = 127.0.0.1
+inet_protocols = ipv4
+mynetworks = 127.0.0.0/8
+smtpd_relay_restrictions = permit_mynetworks, reject
+relayhost = [127.0.0.1]:$sink
+smtp_dns_support_level = disabled
+smtpd_peername_lookup = no
+smtpd_client_port_logging = yes
+# Tests: retry deferred mail within seconds, never throttle a burst.
+minimal_backoff_time = 2s
+maximal_backoff_time = 4s
+queue_run_delay = 1s
+in_flow_delay = 0
+CF
+if [ "$mode" = after-queue-smtp ]; then echo "content_filter = scan:[127.0.0.1]:$filter" >> "$dir/etc/main.cf"; fi
+
+cat > "$dir/etc/master.cf" <<CF
+127.0.0.1:$public inet n - n - - smtpd
+pickup    unix n - n 60 1 pickup
+cleanup   unix n - n - 0 cleanup
+qmgr      unix n - n 300 1 qmgr
+rewrite   unix - - n - - trivial-rewrite
+bounce    unix - - n - 0 bounce
+defer     unix - - n - 0 bounce
+trace     unix - - n - 0 bounce
+verify    unix - - n - 1 verify
+flush     unix n - n 1000? 0 flush
+proxymap  unix - - n - - proxymap
+proxywrite unix - - n - 1 proxymap
+smtp      unix - - n - - smtp
+relay     unix - - n - - smtp
+showq     unix n - n - - showq
+error     unix - - n - - error
+retry     unix - - n - - error
+discard   unix - - n - - discard
+lmtp      unix - - n - - lmtp
+anvil     unix - - n - 1 anvil
+scache    unix - - n - 1 scache
+postlog   unix-dgram n - n - 1 postlogd
+CF
+if [ "$mode" = after-queue-smtp ]; then
+  cat >> "$dir/etc/master.cf" <<'CF'
+scan      unix - - n - 10 smtp
+  -o smtp_send_xforward_command=yes
+  -o disable_mime_output_conversion=yes
+  -o smtp_generic_maps=
+CF
+fi
+if [ -n "$reinject" ]; then
+  cat >> "$dir/etc/master.cf" <<CF
+127.0.0.1:$reinject inet n - n - 10 smtpd
+  -o content_filter=
+  -o receive_override_options=no_unknown_recipient_checks,no_header_body_checks,no_milters
+  -o smtpd_helo_restrictions= -o smtpd_client_restrictions=
+  -o smtpd_sender_restrictions= -o smtpd_recipient_restrictions=
+  -o smtpd_relay_restrictions=permit_mynetworks,reject
+  -o smtpd_authorized_xforward_hosts=127.0.0.0/8
+CF
+fi
+# Postfix waits (2 s) while main.cf is younger than 2 s; backdate the files.
+touch -d -5sec "$dir/etc/main.cf" "$dir/etc/master.cf"
+
+# `postfix start` reports errors only to a tty: show the cause from the maillog.
+if ! postfix -c "$dir/etc" start >/dev/null 2>&1; then
+  echo "postfix-instance: postfix start failed in $dir; tail of $dir/maillog:" >&2
+  tail -n 20 "$dir/maillog" >&2 2>/dev/null || true
+  exit 1
+fi

@@ -1,0 +1,21 @@
+/**
+ * @psf/testkit: what psf's tests and demo need around the code under test.
+ *
+ * @example
+ * ```ts
+ * await using sink = await startSink();
+ * await using pf = await startPostfix({ mode: 'plain', sinkPort: sink.port });
+ * await sendMail(pf.publicPort, { from: 'a@x.test', to: ['b@y.test'], subject: 'hi', text: 'hello' });
+ * await sink.waitFor(1, 10_000);
+ * ```
+ */
+export { freePort, type SendMailOptions, sendMail } from './net.js';
+export {
+  type PostfixInstance,
+  type PostfixMode,
+  type QueuedMail,
+  type StartPostfixOptions,
+  startPostfix,
+} from './postfix.js';
+export { createVhost, type Vhost } from './rabbitmq.js';
+export { type Sink, type SinkMail, type SinkOptions, type SinkReply, startSink } from './sink.js';

@@ -1,0 +1,158 @@
+import { execFile, execFileSync } from 'node:child_process';
+import { chmod, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { freePort } from './net.js';
+
+const SCRIPT = fileURLToPath(new URL('../../../scripts/postfix-instance.sh', import.meta.url));
+
+export type PostfixMode = 'plain' | 'after-queue-smtp';
+
+export interface StartPostfixOptions {
+  mode: PostfixMode;
+  /** Where Postfix relays every mail (relayhost). */
+  sinkPort: number;
+  /** after-queue-smtp: where the content filter listens; a free port (nobody listening) if omitted. */
+  filterPort?: number;
+}
+
+/** One entry of `postqueue -j`. */
+export interface QueuedMail {
+  queue_name: string; // maildrop | incoming | active | deferred | hold
+  queue_id: string;
+  arrival_time: number;
+  message_size: number;
+  forced_expire: boolean;
+  sender: string;
+  recipients: Array<{ address: string; delay_reason?: string }>;
+}
+
+export interface PostfixInstance {
+  dir: string;
+  mode: PostfixMode;
+  /** The smtpd that clients submit to (content_filter applies in after-queue-smtp). */
+  publicPort: number;
+  /** An smtpd without content_filter: where a filter reinjects (open in both modes). */
+  reinjectPort: number;
+  filterPort: number | undefined;
+  sinkPort: number;
+  maillog(): Promise<string>;
+  queue(): Promise<QueuedMail[]>;
+  /** postqueue -f: retry deferred mail now. */
+  flush(): Promise<void>;
+  /** Resolves with the first maillog line matching re (anywhere in the log); rejects after timeoutMs. */
+  waitForLog(re: RegExp, timeoutMs: number): Promise<string>;
+  stop(): Promise<void>;
+  /** stop() and remove dir. */
+  [Symbol.asyncDispose](): Promise<void>;
+}
+
+function script(args: string[], timeoutMs = 30_000): Promise<string> {
+  return new Promise((resolve, reject) => {
+    execFile('bash', [SCRIPT, ...args], { timeout: timeoutMs }, (err, stdout, stderr) => {
+      if (err) reject(new Error(`postfix-instance.sh ${args.join(' ')}: ${stderr.trim() || err.message}`));
+      else resolve(stdout);
+    });
+  });
+}
+
+// Best effort if a test file dies without disposing: no master may outlive the worker.
+const running = new Set<string>();
+process.once('exit', () => {
+  for (const dir of running) {
+    try {
+      execFileSync('bash', [SCRIPT, 'stop', dir], { timeout: 10_000, stdio: 'ignore' });
+    } catch {}
+  }
+});
+
+async function freePorts(n: number): Promise<number[]> {
+  const ports = new Set<number>();
+  while (ports.size < n) ports.add(await freePort());
+  return [...ports];
+}
+
+/** Starts a private Postfix (scripts/postfix-instance.sh) in a fresh temp dir; dispose it to stop and remove. */
+export async function startPostfix(opts: StartPostfixOptions): Promise<PostfixInstance> {
+  const dir = await mkdtemp(join(tmpdir(), 'psf-postfix-'));
+  await chmod(dir, 0o755); // mkdtemp makes 700, but the postfix user must reach the queue inside
+  const { mode, sinkPort } = opts;
+  let ports: number[] = [];
+  try {
+    // freePort() can race another worker's bind: retry on EADDRINUSE with new ports.
+    for (let attempt = 1; ; attempt++) {
+      ports = await freePorts(3);
+      if (opts.filterPort !== undefined) ports[2] = opts.filterPort;
+      const args = ['start', dir, '--mode', mode, '--public', `${ports[0]}`, '--sink', `${sinkPort}`];
+      args.push(
+        '--reinject',
+        `${ports[1]}`,
+        ...(mode === 'after-queue-smtp' ? ['--filter', `${ports[2]}`] : []),
+      );
+      try {
+        running.add(dir);
+        await script(args);
+        break;
+      } catch (err) {
+        if (attempt >= 3 || !/Address already in use/.test(String(err))) throw err;
+      }
+    }
+  } catch (err) {
+    await script(['stop', dir]).catch(() => {});
+    running.delete(dir);
+    await rm(dir, { recursive: true, force: true });
+    throw err;
+  }
+
+  const maillog = () => readFile(join(dir, 'maillog'), 'utf8').catch(() => '');
+  let stopped: Promise<void> | undefined;
+  const stop = () => {
+    stopped ??= script(['stop', dir]).then(() => {
+      running.delete(dir);
+    });
+    return stopped;
+  };
+  return {
+    dir,
+    mode,
+    publicPort: ports[0] as number,
+    reinjectPort: ports[1] as number,
+    filterPort: mode === 'after-queue-smtp' ? ports[2] : undefined,
+    sinkPort,
+    maillog,
+    async queue() {
+      const out = await script(['queue', dir]);
+      return out
+        .split('\n')
+        .filter((l) => l.trim())
+        .map((l) => JSON.parse(l) as QueuedMail);
+    },
+    async flush() {
+      await script(['flush', dir]);
+    },
+    async waitForLog(re, timeoutMs) {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const log = await maillog();
+        const line = log.split('\n').find((l) => l.search(re) >= 0);
+        if (line !== undefined) return line;
+        if (Date.now() > deadline) {
+          const tail = log.trimEnd().split('\n').slice(-20).join('\n');
+          throw new Error(
+            `postfix: no maillog line matched ${re} within ${timeoutMs} ms; tail of ${dir}/maillog:\n${tail}`,
+          );
+        }
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    },
+    stop,
+    async [Symbol.asyncDispose]() {
+      try {
+        await stop();
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
+    },
+  };
+}
