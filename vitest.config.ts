@@ -12,6 +12,9 @@ export default defineConfig({
       '@psf/gateway': src('gateway'),
       '@psf/client-sdk': src('client-sdk'),
       '@psf/token-api': src('token-api'),
+      '@psf/example-keyword-classifier': fileURLToPath(
+        new URL('./examples/keyword-classifier/src/index.ts', import.meta.url),
+      ),
       '@psf/testkit': fileURLToPath(new URL('./test/support/src/index.ts', import.meta.url)),
     },
   },

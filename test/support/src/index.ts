@@ -19,3 +19,5 @@ export {
 } from './postfix.js';
 export { createVhost, type Vhost } from './rabbitmq.js';
 export { type Sink, type SinkMail, type SinkOptions, type SinkReply, startSink } from './sink.js';
+export { openSmtp, type RawMail, type SmtpReply, SmtpSession } from './smtp-client.js';
+export { startTcpProxy, type TcpProxy } from './tcp-proxy.js';

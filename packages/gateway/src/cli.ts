@@ -1,0 +1,46 @@
+#!/usr/bin/env node
+import { Command } from 'commander';
+import { pino } from 'pino';
+import { gatewayOptions, loadConfig } from './config.js';
+import { startGateway } from './gateway.js';
+
+const program = new Command()
+  .name('psf-gateway')
+  .description(
+    "Postfix after-queue content filter: asks each recipient owner's classifier over RabbitMQ and reinjects.\n" +
+      'Environment: PSF_AMQP_URL, PSF_LISTEN, PSF_REINJECT, PSF_REINJECT_POOL_SIZE, PSF_TIMEOUT_MS,\n' +
+      'PSF_ON_TIMEOUT, PSF_MAX_SCAN_BYTES, PSF_MAX_SESSIONS, PSF_REPLY_MODE, PSF_LOG_LEVEL (override the file).',
+  )
+  .option('-c, --config <file>', 'JSON configuration file')
+  .option('--print-config', 'print the effective configuration (password hidden) and exit')
+  .showHelpAfterError();
+program.parse();
+const opts = program.opts<{ config?: string; printConfig?: boolean }>();
+
+let config: ReturnType<typeof loadConfig>;
+try {
+  config = loadConfig(opts.config, process.env);
+} catch (err) {
+  console.error(`psf-gateway: ${(err as Error).message}`);
+  process.exit(78); // EX_CONFIG
+}
+if (opts.printConfig) {
+  const url = new URL(config.amqpUrl);
+  if (url.password) url.password = '***';
+  console.log(JSON.stringify({ ...config, amqpUrl: url.toString() }, null, 2));
+  process.exit(0);
+}
+
+const logger = pino({ name: 'psf-gateway', level: config.logLevel });
+const gateway = await startGateway({ ...gatewayOptions(config), logger });
+logger.info({ event: 'listening', ...gateway.address }, 'psf-gateway ready');
+
+let stopping = false;
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ event: 'shutdown', signal }, 'draining');
+    void gateway.close().then(() => process.exit(0));
+  });
+}

@@ -1,0 +1,78 @@
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+import type { GatewayOptions } from './gateway.js';
+
+const hostPort = z
+  .string()
+  .regex(/^[^:\s]+:\d{1,5}$/, 'expected host:port')
+  .transform((s) => {
+    const i = s.lastIndexOf(':');
+    return { host: s.slice(0, i), port: Number(s.slice(i + 1)) };
+  });
+
+/** The gateway's configuration file (JSON); every key can also come from the environment. */
+export const configSchema = z
+  .object({
+    amqpUrl: z.string().url().default('amqp://guest:guest@127.0.0.1:5672/psf'),
+    listen: hostPort.default({ host: '127.0.0.1', port: 10025 }),
+    reinject: hostPort.default({ host: '127.0.0.1', port: 10026 }),
+    reinjectPoolSize: z.coerce.number().int().min(1).max(1000).default(10),
+    timeoutMs: z.coerce.number().int().min(100).max(600_000).default(10_000),
+    onTimeout: z.enum(['accept', 'tempfail']).default('accept'),
+    maxScanBytes: z.coerce
+      .number()
+      .int()
+      .min(1024)
+      .default(1024 * 1024),
+    maxSessions: z.coerce.number().int().min(1).max(10_000).default(100),
+    replyMode: z.enum(['direct', 'queue']).default('direct'),
+    logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  })
+  .strict();
+
+export type GatewayConfig = z.infer<typeof configSchema>;
+
+const ENV: Record<string, keyof GatewayConfig> = {
+  PSF_AMQP_URL: 'amqpUrl',
+  PSF_LISTEN: 'listen',
+  PSF_REINJECT: 'reinject',
+  PSF_REINJECT_POOL_SIZE: 'reinjectPoolSize',
+  PSF_TIMEOUT_MS: 'timeoutMs',
+  PSF_ON_TIMEOUT: 'onTimeout',
+  PSF_MAX_SCAN_BYTES: 'maxScanBytes',
+  PSF_MAX_SESSIONS: 'maxSessions',
+  PSF_REPLY_MODE: 'replyMode',
+  PSF_LOG_LEVEL: 'logLevel',
+};
+
+/** Reads the config file (if any), applies PSF_* environment overrides and validates the result. */
+export function loadConfig(file: string | undefined, env: NodeJS.ProcessEnv): GatewayConfig {
+  let raw: Record<string, unknown> = {};
+  if (file) {
+    try {
+      raw = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+    } catch (err) {
+      throw new Error(`cannot read config file ${file}: ${(err as Error).message}`);
+    }
+  }
+  for (const [name, key] of Object.entries(ENV)) {
+    if (env[name] !== undefined) raw[key] = env[name];
+  }
+  const parsed = configSchema.safeParse(raw);
+  if (!parsed.success) throw new Error(`invalid configuration:\n${z.prettifyError(parsed.error)}`);
+  return parsed.data;
+}
+
+/** Gateway options from a validated config. */
+export function gatewayOptions(config: GatewayConfig): GatewayOptions {
+  return {
+    amqpUrl: config.amqpUrl,
+    listen: config.listen,
+    reinject: { ...config.reinject, poolSize: config.reinjectPoolSize },
+    timeoutMs: config.timeoutMs,
+    onTimeout: config.onTimeout,
+    maxScanBytes: config.maxScanBytes,
+    maxSessions: config.maxSessions,
+    replyMode: config.replyMode,
+  };
+}

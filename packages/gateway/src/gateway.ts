@@ -1,0 +1,233 @@
+import { randomBytes } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
+import {
+  assertTopology,
+  BrokerConnection,
+  type Logger,
+  type ReplyMode,
+  RpcClient,
+  silentLogger,
+} from '@psf/broker';
+import { PsfError } from '@psf/protocol';
+import { SMTPServer, type SMTPServerDataStream, type SMTPServerSession } from 'smtp-server';
+import { messageId } from './header-block.js';
+import { MailFilter } from './mail-filter.js';
+import { addressIsOwner, type OwnerMap } from './owners.js';
+import type { OnTimeout } from './policy.js';
+import { Reinjector, type XForward } from './reinjector.js';
+import { okReply, tempfailReply } from './reply-map.js';
+
+export interface GatewayOptions {
+  /** AMQP URL (credentials, vhost) of the broker the classifiers listen on. */
+  amqpUrl: string;
+  /** Where Postfix's content_filter connects. Default 127.0.0.1:10025 (port 0: any free port). */
+  listen?: { host?: string; port?: number };
+  /** Postfix's reinjection smtpd. Default 127.0.0.1:10026. */
+  reinject?: { host?: string; port?: number; poolSize?: number };
+  /** Time classifiers have for a verdict, ms. Default 10 000. */
+  timeoutMs?: number;
+  /** When no usable verdict comes: deliver marked unchecked (`accept`, default) or 451 (`tempfail`). */
+  onTimeout?: OnTimeout;
+  /** Bytes of a mail sent to classifiers; the rest is delivered but not scanned. Default 1 MiB. */
+  maxScanBytes?: number;
+  /** Concurrent SMTP sessions; match the `scan` transport's maxproc in master.cf. Default 100. */
+  maxSessions?: number;
+  /** Peers whose XFORWARD is believed. Default loopback. */
+  trustedClients?: string[];
+  /** Recipient address -> mailbox owner id. Default: the lower-cased address. */
+  ownerOf?: OwnerMap;
+  replyMode?: ReplyMode;
+  /** Name in the SMTP banner. Default 'psf-gateway'. */
+  hostname?: string;
+  logger?: Logger;
+}
+
+const XFORWARD_KEYS = ['NAME', 'ADDR', 'PORT', 'PROTO', 'HELO', 'IDENT', 'SOURCE'] as const;
+
+function xforwardOf(session: SMTPServerSession): XForward {
+  const map = (session as SMTPServerSession & { xForward?: Map<string, string | false> }).xForward;
+  const x: XForward = {};
+  for (const key of XFORWARD_KEYS) {
+    const value = map?.get(key);
+    if (value === undefined) continue;
+    // smtp-server turns [UNAVAILABLE] into false; Postfix wants it passed on as such.
+    x[key.toLowerCase() as keyof XForward] = value === false ? '[UNAVAILABLE]' : String(value);
+  }
+  return x;
+}
+
+function readAll(stream: SMTPServerDataStream): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    stream.on('data', (c: Buffer) => chunks.push(c));
+    stream.on('end', () => resolve(Buffer.concat(chunks)));
+    stream.on('error', reject);
+  });
+}
+
+/**
+ * The after-queue content filter: Postfix's `content_filter` hands it each mail over SMTP; it asks
+ * the owners' classifiers over RabbitMQ and reinjects the mail (one copy per group of verdicts)
+ * to Postfix's second smtpd, answering 250 only once every copy is accepted, 451 otherwise.
+ */
+export class Gateway {
+  readonly #server: SMTPServer;
+  readonly #connection: BrokerConnection;
+  readonly #rpc: RpcClient;
+  readonly #reinjector: Reinjector;
+  readonly #filter: MailFilter;
+  readonly #log: Logger;
+  readonly #inFlight = new Set<Promise<unknown>>();
+  #closing = false;
+
+  private constructor(options: GatewayOptions, connection: BrokerConnection) {
+    const log = options.logger ?? silentLogger;
+    this.#log = log;
+    this.#connection = connection;
+    this.#rpc = new RpcClient({
+      connection,
+      logger: log,
+      ...(options.replyMode ? { replyMode: options.replyMode } : {}),
+    });
+    this.#reinjector = new Reinjector({
+      host: options.reinject?.host ?? '127.0.0.1',
+      port: options.reinject?.port ?? 10026,
+      ...(options.reinject?.poolSize ? { poolSize: options.reinject.poolSize } : {}),
+      logger: log,
+    });
+    this.#filter = new MailFilter({
+      rpc: this.#rpc,
+      reinjector: this.#reinjector,
+      ownerOf: options.ownerOf ?? addressIsOwner,
+      timeoutMs: options.timeoutMs ?? 10_000,
+      maxScanBytes: options.maxScanBytes ?? 1024 * 1024,
+      onTimeout: options.onTimeout ?? 'accept',
+    });
+    const trusted = options.trustedClients ?? ['127.0.0.1', '::1', '::ffff:127.0.0.1'];
+    this.#server = new SMTPServer({
+      name: options.hostname ?? 'psf-gateway',
+      banner: 'psf content filter',
+      authOptional: true,
+      disabledCommands: ['AUTH', 'STARTTLS'],
+      hideSTARTTLS: true,
+      useXForward: trusted,
+      maxClients: options.maxSessions ?? 100,
+      disableReverseLookup: true,
+      logger: false,
+      onConnect: (session, cb) => {
+        // Only Postfix (a trusted peer) may hand mail to the filter: it would relay anything.
+        if (!trusted.includes(session.remoteAddress)) {
+          const err = Object.assign(new Error('5.7.1 not a trusted client'), { responseCode: 554 });
+          return cb(err);
+        }
+        cb();
+      },
+      onData: (stream, session, cb) => {
+        const task = this.#onData(stream, session).then(
+          (text) => cb(null, text),
+          (err: unknown) => cb(err as Error),
+        );
+        this.#inFlight.add(task);
+        void task.finally(() => this.#inFlight.delete(task));
+      },
+    });
+    this.#server.on('error', (err) =>
+      log.error({ event: 'smtp-error', err: err.message }, 'SMTP server error'),
+    );
+  }
+
+  /** Starts listening; the broker may be down, mail is then answered 451 until it is back. */
+  static async start(options: GatewayOptions): Promise<Gateway> {
+    const connection = await BrokerConnection.open({
+      url: options.amqpUrl,
+      name: 'psf-gateway',
+      ...(options.logger ? { logger: options.logger } : {}),
+      setup: async (model) => {
+        const ch = await model.createChannel();
+        await assertTopology(ch);
+        await ch.close();
+      },
+    });
+    const gateway = new Gateway(options, connection);
+    await new Promise<void>((resolve, reject) => {
+      gateway.#server.once('error', reject);
+      gateway.#server.listen(options.listen?.port ?? 10025, options.listen?.host ?? '127.0.0.1', () => {
+        gateway.#server.off('error', reject);
+        resolve();
+      });
+    });
+    return gateway;
+  }
+
+  /** Where the gateway listens. */
+  get address(): { host: string; port: number } {
+    const a = this.#server.server.address() as AddressInfo;
+    return { host: a.address, port: a.port };
+  }
+
+  /** Resolves once the broker connection and reply channel are up. */
+  ready(timeoutMs = 30_000): Promise<void> {
+    return this.#rpc.waitReady(timeoutMs);
+  }
+
+  async #onData(stream: SMTPServerDataStream, session: SMTPServerSession): Promise<string> {
+    const id = randomBytes(9).toString('base64url');
+    const started = Date.now();
+    const raw = await readAll(stream);
+    const xforward = xforwardOf(session);
+    const mailFrom = session.envelope.mailFrom ? session.envelope.mailFrom.address : '';
+    const rcpt = session.envelope.rcptTo.map((r) => r.address);
+    const line = {
+      event: 'mail',
+      id,
+      queueId: xforward.ident,
+      messageId: messageId(raw),
+      from: mailFrom,
+      rcpt,
+      size: raw.length,
+    };
+    try {
+      if (this.#closing) throw new PsfError('SHUTTING_DOWN', 'gateway closing');
+      const outcome = await this.#filter.process({ id, mailFrom, rcpt, raw, xforward });
+      this.#log.info({ ...line, outcome: 'ok', ...outcome, ms: Date.now() - started }, 'mail settled');
+      return okReply(id, outcome.copies, outcome.discarded);
+    } catch (err) {
+      const reply = tempfailReply(err, id);
+      this.#log.warn(
+        {
+          ...line,
+          outcome: 'tempfail',
+          err: (err as Error).message,
+          reply: reply.message,
+          ms: Date.now() - started,
+        },
+        'mail deferred',
+      );
+      throw reply;
+    }
+  }
+
+  /**
+   * Stops accepting connections, lets mails in flight finish, then closes the broker
+   * connection and the reinjection pool. Sessions still open afterwards get 421.
+   */
+  async close(): Promise<void> {
+    if (this.#closing) return;
+    this.#closing = true;
+    const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
+    await Promise.allSettled([...this.#inFlight]);
+    await closed;
+    await this.#rpc.close();
+    await this.#reinjector.close();
+    await this.#connection.close();
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+}
+
+/** Starts a gateway: `await using gw = await startGateway({ amqpUrl })`. */
+export function startGateway(options: GatewayOptions): Promise<Gateway> {
+  return Gateway.start(options);
+}

@@ -1,0 +1,55 @@
+import { OWNED_HEADER_PREFIXES } from '@psf/protocol';
+
+const CRLF = Buffer.from('\r\n');
+
+/** Offset just past the blank line that ends the header block, or -1 (a mail of headers only). */
+export function headerEnd(raw: Buffer): number {
+  const crlf = raw.indexOf('\r\n\r\n');
+  const lf = raw.indexOf('\n\n');
+  if (crlf === -1 && lf === -1) return -1;
+  if (crlf !== -1 && (lf === -1 || crlf < lf)) return crlf + 4;
+  return lf + 2;
+}
+
+function isOwned(line: Buffer): boolean {
+  const colon = line.indexOf(':');
+  if (colon <= 0) return false;
+  const name = line.subarray(0, colon).toString('latin1').trimEnd().toLowerCase();
+  return OWNED_HEADER_PREFIXES.some((p) => name.startsWith(p));
+}
+
+/**
+ * The mail with every incoming X-PSF-* and X-Spam-* field removed (so no sender can spoof a
+ * verdict) and `add` prepended. Fields are cut with their folded continuation lines. The body
+ * is shared, not copied.
+ */
+export function rewriteHeaders(raw: Buffer, add: ReadonlyArray<readonly [string, string]>): Buffer {
+  const end = headerEnd(raw);
+  const headerBytes = end === -1 ? raw.length : end;
+  const parts: Buffer[] = add.map(([name, value]) => Buffer.from(`${name}: ${value}\r\n`, 'utf8'));
+  let dropping = false;
+  let keptFrom = 0;
+  let pos = 0;
+  while (pos < headerBytes) {
+    let nl = raw.indexOf(10, pos);
+    if (nl === -1 || nl >= headerBytes) nl = headerBytes - 1;
+    const line = raw.subarray(pos, nl + 1);
+    const continuation = line[0] === 0x20 || line[0] === 0x09;
+    const drop: boolean = continuation ? dropping : isOwned(line);
+    if (drop && !dropping) parts.push(raw.subarray(keptFrom, pos));
+    if (!drop && dropping) keptFrom = pos;
+    dropping = drop;
+    pos = nl + 1;
+  }
+  if (!dropping) parts.push(raw.subarray(keptFrom, headerBytes));
+  if (end === -1 && raw.length > 0 && raw[raw.length - 1] !== 10) parts.push(CRLF);
+  parts.push(raw.subarray(headerBytes));
+  return Buffer.concat(parts);
+}
+
+/** The Message-ID of the mail, for logs; undefined when it has none. */
+export function messageId(raw: Buffer): string | undefined {
+  const end = headerEnd(raw);
+  const head = raw.subarray(0, end === -1 ? Math.min(raw.length, 65536) : end).toString('latin1');
+  return /^message-id:[ \t]*(<[^>\r\n]{1,250}>)/im.exec(head)?.[1];
+}

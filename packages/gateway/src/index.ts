@@ -1,0 +1,25 @@
+/**
+ * @psf/gateway: the Postfix content filter of psf.
+ *
+ * @example
+ * ```ts
+ * import { startGateway } from '@psf/gateway';
+ * await using gateway = await startGateway({
+ *   amqpUrl: 'amqp://psf:secret@127.0.0.1:5672/psf',
+ *   listen: { port: 10025 },
+ *   reinject: { port: 10026 },
+ * });
+ * ```
+ */
+
+export type { GatewayConfig } from './config.js';
+export { configSchema, gatewayOptions, loadConfig } from './config.js';
+export type { GatewayOptions } from './gateway.js';
+export { Gateway, startGateway } from './gateway.js';
+export type { InboundMail, MailFilterOptions, MailOutcome, OwnerResult } from './mail-filter.js';
+export { MailFilter } from './mail-filter.js';
+export type { OwnerMap } from './owners.js';
+export { addressIsOwner } from './owners.js';
+export type { Disposition, OnTimeout, PolicyOptions } from './policy.js';
+export type { ReinjectEnvelope, ReinjectorOptions, XForward } from './reinjector.js';
+export { Reinjector } from './reinjector.js';

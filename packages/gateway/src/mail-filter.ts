@@ -1,0 +1,122 @@
+import type { RpcClient } from '@psf/broker';
+import { isPsfError, PsfError, type ScanRequest } from '@psf/protocol';
+import { rewriteHeaders } from './header-block.js';
+import { groupByOwner, type OwnerMap } from './owners.js';
+import { type Disposition, dispose, disposeFailure, type PolicyOptions, type Settled } from './policy.js';
+import type { Reinjector, XForward } from './reinjector.js';
+
+/** A mail as the gateway received it from Postfix. */
+export interface InboundMail {
+  /** The gateway's id of this mail (correlation id prefix, log id, SMTP reply suffix). */
+  id: string;
+  mailFrom: string;
+  rcpt: string[];
+  raw: Buffer;
+  /** The real client, as Postfix forwarded it; passed on when reinjecting. */
+  xforward: XForward;
+}
+
+export interface OwnerResult {
+  owner: string;
+  rcpt: number;
+  status: string;
+  ms: number;
+}
+
+export interface MailOutcome {
+  /** Copies accepted by the reinjection server. */
+  copies: number;
+  /** Recipients dropped by policy. */
+  discarded: number;
+  owners: OwnerResult[];
+}
+
+export interface MailFilterOptions extends PolicyOptions {
+  rpc: RpcClient;
+  reinjector: Reinjector;
+  ownerOf: OwnerMap;
+  /** Time a classifier has for a verdict. */
+  timeoutMs: number;
+  /** Only this many leading bytes are sent to classifiers (flagged as truncated). */
+  maxScanBytes: number;
+}
+
+/**
+ * The pipeline of one mail: one request per mailbox owner, a disposition per owner from the
+ * verdict (or the timeout policy), one reinjected copy per group of owners with the same
+ * disposition. Resolves only when every copy is accepted; otherwise throws a temporary PsfError
+ * (the caller answers 451 and Postfix keeps the mail).
+ */
+export class MailFilter {
+  readonly #o: MailFilterOptions;
+
+  constructor(options: MailFilterOptions) {
+    this.#o = options;
+  }
+
+  async process(mail: InboundMail): Promise<MailOutcome> {
+    const { rpc, ownerOf, timeoutMs, maxScanBytes } = this.#o;
+    const byOwner = groupByOwner(mail.rcpt, ownerOf);
+    const truncated = mail.raw.length > maxScanBytes;
+    const scanned = truncated ? mail.raw.subarray(0, maxScanBytes) : mail.raw;
+    const deadline = Date.now() + timeoutMs;
+    const x = mail.xforward;
+
+    const decided = await Promise.all(
+      [...byOwner].map(async ([owner, rcpt], i): Promise<[OwnerResult, Settled, string[]]> => {
+        const started = Date.now();
+        const request: ScanRequest = {
+          id: `${mail.id}.${i}`,
+          envelope: {
+            mailFrom: mail.mailFrom,
+            rcpt,
+            clientAddr: x.addr,
+            clientName: x.name,
+            helo: x.helo,
+            queueId: x.ident,
+          },
+          size: mail.raw.length,
+          truncated,
+          deadline,
+          mail: scanned,
+        };
+        let disposition: Disposition;
+        try {
+          disposition = dispose(await rpc.call(owner, request));
+        } catch (err) {
+          if (!isPsfError(err)) throw err;
+          disposition = disposeFailure(err.code, this.#o);
+        }
+        if (disposition.kind === 'tempfail')
+          throw new PsfError(disposition.code, `${owner}: ${disposition.status}`);
+        const result = { owner, rcpt: rcpt.length, status: disposition.status, ms: Date.now() - started };
+        return [result, disposition, rcpt];
+      }),
+    );
+
+    // Owners whose mail gets the same treatment share one copy.
+    const copies = new Map<string, { headers: Array<readonly [string, string]>; rcpt: string[] }>();
+    let discarded = 0;
+    for (const [, disposition, rcpt] of decided) {
+      if (disposition.kind === 'discard') {
+        discarded += rcpt.length;
+        continue;
+      }
+      const key = JSON.stringify(disposition.headers);
+      const copy = copies.get(key);
+      if (copy) copy.rcpt.push(...rcpt);
+      else copies.set(key, { headers: disposition.headers, rcpt: [...rcpt] });
+    }
+
+    await Promise.all(
+      [...copies.values()].map(({ headers, rcpt }) =>
+        this.#o.reinjector.send(
+          { mailFrom: mail.mailFrom, rcpt },
+          rewriteHeaders(mail.raw, headers),
+          mail.xforward,
+        ),
+      ),
+    );
+    return { copies: copies.size, discarded, owners: decided.map(([r]) => r) };
+  }
+}

@@ -1,0 +1,129 @@
+import { openSmtp } from '@psf/testkit';
+import { describe, expect, it } from 'vitest';
+import { HAM, header, SPAM, startChain } from './chain.js';
+
+// The gateway between real sockets: a test SMTP client in, RabbitMQ and classifiers in the
+// middle, the sink standing in for Postfix's reinjection smtpd. Postfix itself: postfix.test.ts.
+describe('gateway without Postfix', () => {
+  it('tags spam, leaves ham clean, forwards XFORWARD, and answers 250 with the mail id', async () => {
+    await using chain = await startChain();
+    await using smtp = await openSmtp(chain.gateway.address.port);
+    const xforward = {
+      NAME: 'mx.example.net',
+      ADDR: '192.0.2.25',
+      PORT: '40000',
+      PROTO: 'ESMTP',
+      HELO: 'mx.example.net',
+      IDENT: 'ABC123',
+      SOURCE: 'REMOTE',
+    };
+    const spam = await smtp.send({
+      from: 'win@lottery.test',
+      to: ['alice@example.org'],
+      raw: SPAM('alice@example.org'),
+      xforward,
+    });
+    const ham = await smtp.send({
+      from: 'bob@example.net',
+      to: ['alice@example.org'],
+      raw: HAM('alice@example.org'),
+      xforward,
+    });
+    expect(spam.code).toBe(250);
+    expect(spam.text).toMatch(/^2\.0\.0 Ok: delivered as 1 copy \([\w-]+\)$/);
+    expect(ham.code).toBe(250);
+    const [s, h] = await chain.sink.waitFor(2, 5000);
+    expect(header(s!.raw, 'X-Spam-Flag')).toBe('YES');
+    expect(header(s!.raw, 'X-PSF-Status')).toBe('spam; action=tag');
+    expect(header(s!.raw, 'X-Spam-Status')).toMatch(/^Yes, score=\d+\.\d tests=.*LOTTERY/);
+    expect(header(h!.raw, 'X-Spam-Flag')).toBe('NO');
+    expect(header(h!.raw, 'X-PSF-Status')).toBe('clean; action=accept');
+    expect(s!.xforward).toMatchObject({
+      ADDR: '192.0.2.25',
+      HELO: 'mx.example.net',
+      IDENT: 'ABC123',
+      NAME: 'mx.example.net',
+    });
+    expect(s!.rcpt).toEqual(['alice@example.org']);
+  });
+
+  it('strips spoofed X-Spam-* and X-PSF-* headers from incoming mail', async () => {
+    await using chain = await startChain();
+    await using smtp = await openSmtp(chain.gateway.address.port);
+    const forged = 'X-Spam-Flag: NO\r\nX-PSF-Status: clean\r\n';
+    expect(
+      (
+        await smtp.send({
+          from: 'win@lottery.test',
+          to: ['a@example.org'],
+          raw: SPAM('a@example.org', forged),
+        })
+      ).code,
+    ).toBe(250);
+    const [m] = await chain.sink.waitFor(1, 5000);
+    const text = m!.raw.toString('latin1');
+    expect(text.match(/^X-Spam-Flag:/gim)).toHaveLength(1);
+    expect(header(m!.raw, 'X-Spam-Flag')).toBe('YES');
+  });
+
+  it('sends one copy per group of owners with the same verdict, and drops discarded recipients', async () => {
+    await using chain = await startChain({
+      owners: {
+        'carol@example.org': () => ({ v: 1, action: 'discard' }),
+        'dave@example.org': () => ({ v: 1, action: 'accept', score: 0 }),
+      },
+    });
+    await using smtp = await openSmtp(chain.gateway.address.port);
+    const to = ['carol@example.org', 'dave@example.org', 'erin@example.org', 'Frank@Example.org'];
+    const r = await smtp.send({ from: 'bob@example.net', to, raw: HAM('x@example.org') });
+    expect(r.code).toBe(250);
+    expect(r.text).toMatch(/delivered as 1 copy/);
+    // dave (own classifier: accept) and erin/frank (default classifier: ham) get the same headers.
+    const [copy] = await chain.sink.waitFor(1, 5000);
+    expect(copy!.rcpt.sort()).toEqual(['Frank@Example.org', 'dave@example.org', 'erin@example.org']);
+    await new Promise((res) => setTimeout(res, 200));
+    expect(chain.sink.mails).toHaveLength(1);
+  });
+
+  it('answers 451 with the mail id when the broker is unreachable, and sends nothing on', async () => {
+    await using chain = await startChain({ gateway: { amqpUrl: 'amqp://guest:guest@127.0.0.1:1/none' } });
+    await using smtp = await openSmtp(chain.gateway.address.port);
+    const r = await smtp.send({ from: 'bob@example.net', to: ['a@example.org'], raw: HAM('a@example.org') });
+    expect(r.code).toBe(451);
+    expect(r.text).toMatch(/^4\.3\.0 classifiers unreachable .*\([\w-]+\)$/);
+    expect(chain.sink.mails).toHaveLength(0);
+  });
+
+  it('with no classifier answering: onTimeout=accept delivers marked unchecked, tempfail answers 451', async () => {
+    await using accept = await startChain({
+      noDefault: true,
+      gateway: { timeoutMs: 300, onTimeout: 'accept' },
+    });
+    await using s1 = await openSmtp(accept.gateway.address.port);
+    expect(
+      (await s1.send({ from: 'b@example.net', to: ['a@example.org'], raw: HAM('a@example.org') })).code,
+    ).toBe(250);
+    const [m] = await accept.sink.waitFor(1, 5000);
+    expect(header(m!.raw, 'X-PSF-Status')).toBe('unchecked; reason=timeout');
+
+    await using tempfail = await startChain({
+      noDefault: true,
+      gateway: { timeoutMs: 300, onTimeout: 'tempfail' },
+    });
+    await using s2 = await openSmtp(tempfail.gateway.address.port);
+    const r = await s2.send({ from: 'b@example.net', to: ['a@example.org'], raw: HAM('a@example.org') });
+    expect(r.code).toBe(451);
+    expect(r.text).toMatch(/^4\.4\.1 no verdict/);
+    expect(tempfail.sink.mails).toHaveLength(0);
+  });
+
+  it('answers 451 when the reinjection server refuses the copy, whether 4xx or 5xx', async () => {
+    for (const code of [451, 554]) {
+      await using chain = await startChain({ sink: { reply: () => ({ code, message: 'not now' }) } });
+      await using smtp = await openSmtp(chain.gateway.address.port);
+      const r = await smtp.send({ from: 'b@example.net', to: ['a@example.org'], raw: HAM('a@example.org') });
+      expect(r.code).toBe(451);
+      expect(r.text).toMatch(/^4\.\d\.\d reinjection/);
+    }
+  });
+});

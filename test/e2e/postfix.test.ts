@@ -1,0 +1,100 @@
+import { freePort, sendMail, startPostfix, startSink, startTcpProxy } from '@psf/testkit';
+import { describe, expect, it, vi } from 'vitest';
+import { type ChainOptions, header, startChain } from './chain.js';
+
+// The whole path: mail in on Postfix's port -> content_filter -> gateway -> RabbitMQ -> keyword
+// classifier -> gateway -> Postfix's reinjection smtpd -> Postfix relays to the test's sink.
+async function throughPostfix(opts: ChainOptions = {}) {
+  const filterPort = await freePort();
+  const sink = await startSink();
+  const pf = await startPostfix({ mode: 'after-queue-smtp', sinkPort: sink.port, filterPort });
+  const chain = await startChain({
+    ...opts,
+    reinjectPort: pf.reinjectPort,
+    gateway: { ...opts.gateway, listen: { port: filterPort } },
+  });
+  return {
+    sink,
+    pf,
+    chain,
+    async [Symbol.asyncDispose]() {
+      await chain[Symbol.asyncDispose]();
+      await pf.stop();
+      await sink.close();
+    },
+  };
+}
+
+describe('through a real Postfix (after-queue content_filter)', () => {
+  it('delivers spam tagged and ham clean, with the real client in the reinjection log', async () => {
+    await using t = await throughPostfix();
+    const base = { from: 'sender@example.net', to: ['alice@example.org'] };
+    await sendMail(t.pf.publicPort, {
+      ...base,
+      subject: 'WINNER OF THE CASH PRIZE',
+      text: 'You have won the lottery, act now!',
+    });
+    await sendMail(t.pf.publicPort, { ...base, subject: 'lunch tomorrow?', text: 'Shall we meet at noon?' });
+    const mails = await t.sink.waitFor(2, 15_000);
+    const bySubject = (s: string) => mails.find((m) => header(m.raw, 'Subject') === s);
+    expect(header(bySubject('WINNER OF THE CASH PRIZE')!.raw, 'X-Spam-Flag')).toBe('YES');
+    expect(header(bySubject('lunch tomorrow?')!.raw, 'X-Spam-Flag')).toBe('NO');
+    expect(mails.every((m) => m.rcpt.join() === 'alice@example.org')).toBe(true);
+    // XFORWARD worked: the reinjection smtpd logs the original client and queue id.
+    await t.pf.waitForLog(/orig_queue_id=\w+, orig_client=\S*\[127\.0\.0\.1\]:\d+/, 5000);
+  });
+
+  it('defers the mail (451) while RabbitMQ is unreachable and delivers it once the broker is back', async () => {
+    await using proxy = await startTcpProxy(5672);
+    await using t = await throughPostfix({ brokerPort: proxy.port });
+    proxy.cut();
+    await sendMail(t.pf.publicPort, {
+      from: 'sender@example.net',
+      to: ['bob@example.org'],
+      subject: 'kept',
+      text: 'hi',
+    });
+    await t.pf.waitForLog(/status=deferred .*451 4\.3\.0 classifiers unreachable/, 15_000);
+    await vi.waitFor(async () => expect(await t.pf.queue()).toHaveLength(1), { timeout: 5000 });
+    expect(t.sink.mails).toHaveLength(0);
+
+    proxy.restore();
+    await t.chain.gateway.ready(15_000);
+    await t.pf.flush();
+    const [m] = await t.sink.waitFor(1, 15_000);
+    expect(header(m!.raw, 'Subject')).toBe('kept');
+    expect(header(m!.raw, 'X-PSF-Status')).toBe('clean; action=accept');
+    await vi.waitFor(async () => expect(await t.pf.queue()).toHaveLength(0), { timeout: 5000 });
+  });
+
+  it('with no classifier answering, onTimeout=tempfail keeps the mail in the queue', async () => {
+    await using t = await throughPostfix({
+      noDefault: true,
+      gateway: { timeoutMs: 500, onTimeout: 'tempfail' },
+    });
+    await sendMail(t.pf.publicPort, {
+      from: 's@example.net',
+      to: ['c@example.org'],
+      subject: 'wait',
+      text: 'x',
+    });
+    await t.pf.waitForLog(/status=deferred .*451 4\.4\.1 no verdict/, 15_000);
+    expect(await t.pf.queue()).toHaveLength(1);
+    expect(t.sink.mails).toHaveLength(0);
+  });
+
+  it('with no classifier answering, onTimeout=accept delivers the mail marked unchecked', async () => {
+    await using t = await throughPostfix({
+      noDefault: true,
+      gateway: { timeoutMs: 500, onTimeout: 'accept' },
+    });
+    await sendMail(t.pf.publicPort, {
+      from: 's@example.net',
+      to: ['c@example.org'],
+      subject: 'go',
+      text: 'x',
+    });
+    const [m] = await t.sink.waitFor(1, 15_000);
+    expect(header(m!.raw, 'X-PSF-Status')).toBe('unchecked; reason=timeout');
+  });
+});
