@@ -92,7 +92,11 @@ maximal_backoff_time = 4s
 queue_run_delay = 1s
 in_flow_delay = 0
 CF
-if [ "$mode" = after-queue-smtp ]; then echo "content_filter = scan:[127.0.0.1]:$filter" >> "$dir/etc/main.cf"; fi
+# The filter wiring is the gateway example's snippets, pasted as an admin would, with this
+# instance's ports in place of 10025 (gateway) and 10026 (reinjection).
+snippets=$(dirname "$0")/../examples/gateway/postfix
+snippet() { sed -e "s/:10025\b/:$filter/g" -e "s/:10026\b/:$reinject/g" "$snippets/$1"; }
+if [ "$mode" = after-queue-smtp ]; then snippet main.cf >> "$dir/etc/main.cf"; fi
 
 cat > "$dir/etc/master.cf" <<CF
 127.0.0.1:$public inet n - n - - smtpd
@@ -119,23 +123,10 @@ scache    unix - - n - 1 scache
 postlog   unix-dgram n - n - 1 postlogd
 CF
 if [ "$mode" = after-queue-smtp ]; then
-  cat >> "$dir/etc/master.cf" <<'CF'
-scan      unix - - n - 10 smtp
-  -o smtp_send_xforward_command=yes
-  -o disable_mime_output_conversion=yes
-  -o smtp_generic_maps=
-CF
-fi
-if [ -n "$reinject" ]; then
-  cat >> "$dir/etc/master.cf" <<CF
-127.0.0.1:$reinject inet n - n - 10 smtpd
-  -o content_filter=
-  -o receive_override_options=no_unknown_recipient_checks,no_header_body_checks,no_milters
-  -o smtpd_helo_restrictions= -o smtpd_client_restrictions=
-  -o smtpd_sender_restrictions= -o smtpd_recipient_restrictions=
-  -o smtpd_relay_restrictions=permit_mynetworks,reject
-  -o smtpd_authorized_xforward_hosts=127.0.0.0/8
-CF
+  snippet master.cf >> "$dir/etc/master.cf"
+elif [ -n "$reinject" ]; then
+  # plain mode: only the reinjection smtpd, so a test can submit past the filter.
+  snippet master.cf | sed -n '/^127.0.0.1:/,$p' >> "$dir/etc/master.cf"
 fi
 # Postfix waits (2 s) while main.cf is younger than 2 s; backdate the files.
 touch -d -5sec "$dir/etc/main.cf" "$dir/etc/master.cf"

@@ -17,7 +17,7 @@ const classifier = await startClassifier({
   handler: (mail) => classify(mail, threshold),
   logger,
 });
-logger.info({ queue: process.env.PSF_QUEUE ?? DEFAULT_QUEUE, threshold }, 'classifying');
+logger.info({ event: 'ready', queue: process.env.PSF_QUEUE ?? DEFAULT_QUEUE, threshold }, 'classifying');
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.once(signal, () => {
     void classifier.close().then(() => process.exit(0));

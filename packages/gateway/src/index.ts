@@ -22,4 +22,4 @@ export type { OwnerMap } from './owners.js';
 export { addressIsOwner } from './owners.js';
 export type { Disposition, OnTimeout, PolicyOptions } from './policy.js';
 export type { ReinjectEnvelope, ReinjectorOptions, XForward } from './reinjector.js';
-export { Reinjector } from './reinjector.js';
+export { createReinjector, Reinjector } from './reinjector.js';

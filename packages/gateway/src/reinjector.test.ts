@@ -55,6 +55,7 @@ async function startSmtp({ dataReply, delayMs = 0, ...options }: SmtpOptions = {
     disabledCommands: ['STARTTLS'],
     logger: false,
     closeTimeout: 100,
+    disableReverseLookup: true,
     onConnect(_session, callback) {
       conns.total++;
       conns.max = Math.max(conns.max, ++conns.open);
@@ -85,6 +86,8 @@ async function startSmtp({ dataReply, delayMs = 0, ...options }: SmtpOptions = {
     },
     ...options,
   });
+  // smtp-server writes pipelined replies one by one: without this, Nagle holds all but the first.
+  server.server.on('connection', (socket: Socket) => socket.setNoDelay(true));
   const port = await listen(server.server);
   return {
     port,
@@ -108,10 +111,16 @@ interface RawConnection {
 async function startRaw(
   opts: { ehlo?: string[]; reply?: (command: string, conn: RawConnection) => string | undefined } = {},
 ) {
-  const { ehlo = ['PIPELINING', '8BITMIME', 'SMTPUTF8', 'XFORWARD NAME ADDR PORT PROTO HELO IDENT SOURCE'] } =
-    opts;
+  const ehlo = opts.ehlo ?? [
+    'PIPELINING',
+    '8BITMIME',
+    'SMTPUTF8',
+    'XFORWARD NAME ADDR PORT PROTO HELO IDENT SOURCE',
+  ];
+  const ehloReply = ['raw', ...ehlo].map((l, i, a) => `250${i < a.length - 1 ? '-' : ' '}${l}\r\n`).join('');
   const connections: RawConnection[] = [];
   const server = createServer((socket) => {
+    socket.setNoDelay(true);
     const conn: RawConnection = { socket, chunks: [], commands: [] };
     connections.push(conn);
     let pending = '';
@@ -121,15 +130,10 @@ async function startRaw(
       if (custom === 'close') return socket.destroy();
       if (custom === 'silent') return;
       const verb = command.slice(0, 4).toUpperCase();
-      if (custom) socket.write(`${custom}\r\n`);
-      else if (verb === 'EHLO')
-        socket.write(
-          ['raw', ...ehlo].map((l, i, a) => `250${i < a.length - 1 ? '-' : ' '}${l}\r\n`).join(''),
-        );
-      else if (verb === 'DATA') socket.write('354 go ahead\r\n');
-      else if (verb === 'QUIT') socket.end('221 bye\r\n');
-      else socket.write('250 ok\r\n');
-      if (verb === 'DATA' && !custom) inData = true;
+      if (custom) return socket.write(`${custom}\r\n`);
+      if (verb === 'QUIT') return socket.end('221 bye\r\n');
+      inData = verb === 'DATA';
+      socket.write(verb === 'EHLO' ? ehloReply : inData ? '354 go ahead\r\n' : '250 ok\r\n');
     };
     socket.on('error', () => {});
     socket.on('data', (chunk) => {
@@ -429,6 +433,32 @@ describe('Reinjector on the wire', () => {
       // latin1 view of the UTF-8 bytes
       `RCPT TO:<${Buffer.from('zoë@example.net').toString('latin1')}>`,
     ]);
+  });
+
+  it('delivers without XFORWARD when the server refuses it (Postfix: 501 for a bad NAME)', async () => {
+    await using raw = await startRaw({
+      reply: (command) => (command.startsWith('XFORWARD') ? '501 5.5.4 Bad NAME syntax' : undefined),
+    });
+    await using r = reinjector(raw.port);
+    const { reply } = await r.send(
+      { mailFrom: 'a@example.org', rcpt: ['b@example.net'] },
+      Buffer.from('x\r\n'),
+      xforward,
+    );
+    expect(reply).toBe('250 ok');
+  });
+
+  it('serves waiting senders first come, first served', async () => {
+    await using raw = await startRaw();
+    await using r = reinjector(raw.port, { poolSize: 1 });
+    await Promise.all(
+      [0, 1, 2, 3, 4].map((i) =>
+        r.send({ mailFrom: 'a@example.org', rcpt: [`u${i}@example.net`] }, Buffer.from('x\r\n')),
+      ),
+    );
+    expect(raw.connections[0]?.commands.filter((c) => c.startsWith('RCPT'))).toEqual(
+      [0, 1, 2, 3, 4].map((i) => `RCPT TO:<u${i}@example.net>`),
+    );
   });
 
   it('retries once on a new connection when a reused one turns out closed before the body', async () => {

@@ -1,10 +1,10 @@
 import { isAscii } from 'node:buffer';
 import { connect, type Socket } from 'node:net';
+import { type Logger, silentLogger } from '@psf/broker';
 import { PsfError } from '@psf/protocol';
 import { toSmtpData, xtext } from './smtp-text.js';
 
-// Our own client: nodemailer's SMTPConnection (10.x) only lets custom AUTH handlers send raw
-// commands, once per connection in login(), and XFORWARD must precede every MAIL.
+// Own client: nodemailer's SMTPConnection sends raw commands only from custom AUTH handlers in login().
 
 /** Attributes of the original client, replayed with XFORWARD. Missing ones are not sent. */
 export interface XForward {
@@ -23,16 +23,6 @@ export interface ReinjectEnvelope {
   rcpt: string[];
 }
 
-type LogFn = (obj: object, msg?: string) => void;
-
-/** The part of a pino logger the reinjector uses. */
-export interface ReinjectorLogger {
-  debug: LogFn;
-  info: LogFn;
-  warn: LogFn;
-  error: LogFn;
-}
-
 export interface ReinjectorOptions {
   host: string;
   port: number;
@@ -47,7 +37,7 @@ export interface ReinjectorOptions {
   /** Idle connections are closed after this, default 10 s: below Postfix's smtpd_timeout. */
   idleTimeoutMs?: number;
   /** Silent by default. */
-  logger?: ReinjectorLogger;
+  logger?: Logger;
 }
 
 /** Postfix's order; the server's EHLO says which of them it takes. */
@@ -59,8 +49,6 @@ const MAX_REPLY_LINE = 64 * 1024;
 const REPLY_LINE = /^([2-5]\d\d)(?:([ -])|$)/;
 const BAD_ADDRESS = /[\r\n<>]/;
 const NON_ASCII = /[^\x00-\x7f]/;
-
-const silent: ReinjectorLogger = { debug() {}, info() {}, warn() {}, error() {} };
 
 interface Reply {
   code: number;
@@ -76,7 +64,7 @@ interface Settings {
   connectTimeoutMs: number;
   commandTimeoutMs: number;
   idleTimeoutMs: number;
-  logger: ReinjectorLogger;
+  logger: Logger;
 }
 
 interface Transaction {
@@ -347,7 +335,7 @@ export class Reinjector {
       connectTimeoutMs: opts.connectTimeoutMs ?? 10_000,
       commandTimeoutMs: opts.commandTimeoutMs ?? 60_000,
       idleTimeoutMs: opts.idleTimeoutMs ?? 10_000,
-      logger: opts.logger ?? silent,
+      logger: opts.logger ?? silentLogger,
     };
     const { port, poolSize, heloName, connectTimeoutMs, commandTimeoutMs, idleTimeoutMs } = this.settings;
     if (!Number.isInteger(port) || port < 1 || port > 65535) {
@@ -356,8 +344,9 @@ export class Reinjector {
     if (!Number.isInteger(poolSize) || poolSize < 1) {
       throw new PsfError('CONFIG', `reinjection poolSize must be a positive integer, got ${poolSize}`);
     }
-    if (!/^[\x21-\x7e]+$/.test(heloName))
-      throw new PsfError('CONFIG', `bad reinjection heloName ${heloName}`);
+    if (!/^[\x21-\x7e]+$/.test(heloName)) {
+      throw new PsfError('CONFIG', `reinjection heloName must be printable ASCII, got ${heloName}`);
+    }
     for (const ms of [connectTimeoutMs, commandTimeoutMs, idleTimeoutMs]) {
       if (!(ms > 0)) throw new PsfError('CONFIG', `reinjection timeouts must be positive, got ${ms}`);
     }
