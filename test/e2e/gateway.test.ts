@@ -1,4 +1,6 @@
+import { assertUserQueue } from '@psf/broker';
 import { openSmtp } from '@psf/testkit';
+import amqp from 'amqplib';
 import { describe, expect, it } from 'vitest';
 import { HAM, header, SPAM, startChain } from './chain.js';
 
@@ -125,5 +127,43 @@ describe('gateway without Postfix', () => {
       expect(r.code).toBe(451);
       expect(r.text).toMatch(/^4\.\d\.\d reinjection/);
     }
+  });
+
+  it('answers 451 when RabbitMQ refuses the request (the owner queue is full)', async () => {
+    await using chain = await startChain();
+    const admin = await amqp.connect(chain.vhost.url);
+    await assertUserQueue(await admin.createChannel(), 'full@example.org', { maxQueueLength: 0 });
+    await admin.close();
+    await using smtp = await openSmtp(chain.gateway.address.port);
+    const r = await smtp.send({
+      from: 'b@example.net',
+      to: ['full@example.org'],
+      raw: HAM('full@example.org'),
+    });
+    expect(r.code).toBe(451);
+    expect(r.text).toMatch(/^4\.3\.0 classifier queue refused the request/);
+    expect(chain.sink.mails).toHaveLength(0);
+  });
+
+  it('scans only the first maxScanBytes, flagged as truncated, and delivers the whole mail', async () => {
+    const seen: Array<{ truncated: boolean; bytes: number; size: number }> = [];
+    await using chain = await startChain({
+      owners: {
+        'big@example.org': (mail) => {
+          seen.push({ truncated: mail.truncated, bytes: mail.raw.length, size: mail.size });
+          return { v: 1, action: 'accept' };
+        },
+      },
+      gateway: { maxScanBytes: 4096 },
+    });
+    await using smtp = await openSmtp(chain.gateway.address.port);
+    const raw = HAM('big@example.org', '').replace(
+      'Shall we meet at noon?',
+      'x'.repeat(998).concat('\r\n').repeat(100),
+    );
+    expect((await smtp.send({ from: 'b@example.net', to: ['big@example.org'], raw })).code).toBe(250);
+    const [m] = await chain.sink.waitFor(1, 5000);
+    expect(seen).toEqual([{ truncated: true, bytes: 4096, size: raw.length }]);
+    expect(m!.raw.toString('latin1')).toContain(raw.slice(raw.indexOf('From:')));
   });
 });

@@ -173,6 +173,28 @@ describe('RpcClient over RabbitMQ', () => {
     await r.close();
   });
 
+  it('rejects with PUBLISH_REFUSED when the broker nacks the request (owner queue full)', async () => {
+    await assertUserQueue(ch, 'full@example.org', { maxQueueLength: 0 });
+    const rpc = new RpcClient({ connection: conn });
+    await rpc.waitReady(5000);
+    expect(await errorCode(rpc.call('full@example.org', request('m-full')))).toBe('PUBLISH_REFUSED');
+    await rpc.close();
+  });
+
+  it('rejects with PUBLISH_REFUSED when even psf.default is missing (returned as unroutable)', async () => {
+    await ch.deleteQueue(DEFAULT_QUEUE);
+    const rpc = new RpcClient({ connection: conn });
+    await rpc.waitReady(5000);
+    try {
+      const err = await rpc.call('nobody@example.org', request('m-return')).catch((e: Error) => e);
+      expect(isPsfError(err, 'PUBLISH_REFUSED')).toBe(true);
+      expect((err as Error).message).toMatch(/312 NO_ROUTE/);
+    } finally {
+      await assertTopology(ch);
+      await rpc.close();
+    }
+  });
+
   it('refuses calls when not connected and after close', async () => {
     const idle = await BrokerConnection.open({
       url: 'amqp://guest:guest@127.0.0.1:1/none',

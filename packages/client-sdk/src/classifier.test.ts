@@ -1,8 +1,10 @@
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { assertTopology, assertUserQueue, BrokerConnection, RpcClient } from '@psf/broker';
 import { DEAD_QUEUE, isPsfError, SCAN_EXCHANGE, type ScanRequest, userQueue } from '@psf/protocol';
 import { createVhost, type Vhost } from '@psf/testkit';
 import amqp, { type Channel, type ChannelModel } from 'amqplib';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { type Classifier, startClassifier } from './classifier.js';
 import type { Mail } from './mail.js';
 
@@ -131,5 +133,22 @@ describe('Classifier', () => {
     expect(await call).toEqual({ v: 1, action: 'accept' });
     const q = await ch.checkQueue(userQueue('gina@example.org'));
     expect(q.messageCount).toBe(0);
+  });
+
+  it('consumes again by itself after the broker connection drops', async () => {
+    const c = await start('hank@example.org', () => ({ v: 1, action: 'accept' }));
+    await promisify(execFile)('rabbitmqctl', ['-q', 'close_all_connections', '-p', vhost.name, 'test: drop']);
+    // Everyone's connection in the vhost was closed: our own caller and admin channel too.
+    admin = await amqp.connect(vhost.url);
+    ch = await admin.createChannel();
+    await rpc.waitReady(10_000);
+    await vi.waitFor(
+      async () => expect((await ch.checkQueue(userQueue('hank@example.org'))).consumerCount).toBe(1),
+      {
+        timeout: 10_000,
+      },
+    );
+    expect(await rpc.call('hank@example.org', request('c-6'))).toEqual({ v: 1, action: 'accept' });
+    await c.close();
   });
 });

@@ -1,0 +1,39 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { gatewayOptions, loadConfig } from './config.js';
+
+function file(content: string): string {
+  const path = join(mkdtempSync(join(tmpdir(), 'psf-config-')), 'gateway.json');
+  writeFileSync(path, content);
+  return path;
+}
+
+describe('loadConfig', () => {
+  it('defaults every endpoint to loopback and the standard filter ports', () => {
+    const c = loadConfig(undefined, {});
+    expect(c.listen).toEqual({ host: '127.0.0.1', port: 10025 });
+    expect(c.reinject).toEqual({ host: '127.0.0.1', port: 10026 });
+    expect(c.onTimeout).toBe('accept');
+  });
+
+  it('reads the file and lets PSF_* environment variables override it', () => {
+    const path = file(JSON.stringify({ timeoutMs: 5000, onTimeout: 'tempfail', listen: '127.0.0.1:2525' }));
+    const c = loadConfig(path, { PSF_TIMEOUT_MS: '2500', PSF_REINJECT: '127.0.0.1:2526' });
+    expect(c).toMatchObject({
+      timeoutMs: 2500,
+      onTimeout: 'tempfail',
+      listen: { port: 2525 },
+      reinject: { port: 2526 },
+    });
+    expect(gatewayOptions(c).reinject).toEqual({ host: '127.0.0.1', port: 2526, poolSize: 10 });
+  });
+
+  it('names the bad key: unknown keys, bad values, unreadable files', () => {
+    expect(() => loadConfig(file('{"timeoutMS": 5}'), {})).toThrow(/timeoutMS/);
+    expect(() => loadConfig(undefined, { PSF_ON_TIMEOUT: 'maybe' })).toThrow(/onTimeout/);
+    expect(() => loadConfig(undefined, { PSF_LISTEN: 'nowhere' })).toThrow(/host:port.*at listen/s);
+    expect(() => loadConfig(file('{'), {})).toThrow(/cannot read config file/);
+  });
+});
