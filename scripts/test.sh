@@ -8,6 +8,6 @@ echo "test: type-check"
 npx tsc -b
 npx tsc -p tsconfig.test.json
 echo "test: lint"
-npx biome ci .
+npx biome ci --error-on-warnings .
 echo "test: vitest"
 npx vitest run

@@ -209,7 +209,11 @@ export class RpcClient {
       }
       // A full write buffer: later calls wait for 'drain' instead of piling into memory.
       if (!ok && !this.#drained) {
-        this.#drained = new Promise((r) => ch.once('drain', r));
+        // Also released by a close, so waiting calls fail fast instead of hanging.
+        this.#drained = new Promise((r) => {
+          ch.once('drain', r);
+          ch.once('close', r);
+        });
       }
     });
   }

@@ -1,9 +1,12 @@
 import type { RpcClient } from '@psf/broker';
-import { isPsfError, PsfError, type ScanRequest } from '@psf/protocol';
+import { isPsfError, type ScanRequest } from '@psf/protocol';
 import { rewriteHeaders } from './header-block.js';
 import { groupByOwner, type OwnerMap } from './owners.js';
-import { type Disposition, dispose, disposeFailure, type PolicyOptions, type Settled } from './policy.js';
+import { dispose, disposeFailure, type PolicyOptions, type Settled } from './policy.js';
 import type { Reinjector, XForward } from './reinjector.js';
+
+/** XFORWARD's "not available" is passed on to Postfix as is, but classifiers get nothing. */
+const known = (value: string | undefined) => (value === '[UNAVAILABLE]' ? undefined : value);
 
 /** A mail as the gateway received it from Postfix. */
 export interface InboundMail {
@@ -70,25 +73,25 @@ export class MailFilter {
           envelope: {
             mailFrom: mail.mailFrom,
             rcpt,
-            clientAddr: x.addr,
-            clientName: x.name,
-            helo: x.helo,
-            queueId: x.ident,
+            clientAddr: known(x.addr),
+            clientName: known(x.name),
+            helo: known(x.helo),
+            queueId: known(x.ident),
           },
           size: mail.raw.length,
           truncated,
           deadline,
           mail: scanned,
         };
-        let disposition: Disposition;
+        let disposition: Settled;
         try {
           disposition = dispose(await rpc.call(owner, request));
         } catch (err) {
           if (!isPsfError(err)) throw err;
-          disposition = disposeFailure(err.code, this.#o);
+          const fallback = disposeFailure(err.code, this.#o);
+          if (fallback.kind === 'tempfail') throw err;
+          disposition = fallback;
         }
-        if (disposition.kind === 'tempfail')
-          throw new PsfError(disposition.code, `${owner}: ${disposition.status}`);
         const result = { owner, rcpt: rcpt.length, status: disposition.status, ms: Date.now() - started };
         return [result, disposition, rcpt];
       }),
@@ -108,7 +111,8 @@ export class MailFilter {
       else copies.set(key, { headers: disposition.headers, rcpt: [...rcpt] });
     }
 
-    await Promise.all(
+    // Wait for every copy before answering, so the reply never races a copy still in flight.
+    const sent = await Promise.allSettled(
       [...copies.values()].map(({ headers, rcpt }) =>
         this.#o.reinjector.send(
           { mailFrom: mail.mailFrom, rcpt },
@@ -117,6 +121,8 @@ export class MailFilter {
         ),
       ),
     );
+    const failed = sent.find((r) => r.status === 'rejected');
+    if (failed) throw failed.reason;
     return { copies: copies.size, discarded, owners: decided.map(([r]) => r) };
   }
 }

@@ -12,7 +12,7 @@ export interface PolicyOptions {
 export type Disposition =
   | { kind: 'deliver'; headers: Array<readonly [string, string]>; status: string }
   | { kind: 'discard'; status: string }
-  | { kind: 'tempfail'; status: string; code: PsfErrorCode };
+  | { kind: 'tempfail'; status: string };
 
 /** A disposition that settles the mail for these recipients. */
 export type Settled = Exclude<Disposition, { kind: 'tempfail' }>;
@@ -33,7 +33,7 @@ function scoreText(score: number | undefined): string {
  * now: a spam folder is better than a lost mail until quarantine storage and before-queue
  * rejects exist, and an after-queue reject would be backscatter.
  */
-export function dispose(verdict: Verdict): Disposition {
+export function dispose(verdict: Verdict): Settled {
   if (verdict.action === 'discard') return { kind: 'discard', status: 'discarded' };
   const spam = verdict.action === 'accept' ? (verdict.spam ?? false) : true;
   const score = scoreText(verdict.score);
@@ -59,5 +59,5 @@ export function disposeFailure(code: PsfErrorCode, options: PolicyOptions): Disp
       status: `unchecked:${reason}`,
     };
   }
-  return { kind: 'tempfail', status: `tempfail:${reason ?? code.toLowerCase()}`, code };
+  return { kind: 'tempfail', status: `tempfail:${reason ?? code.toLowerCase()}` };
 }
