@@ -19,7 +19,7 @@ async function throughPostfix(opts: ChainOptions = {}) {
     chain,
     async [Symbol.asyncDispose]() {
       await chain[Symbol.asyncDispose]();
-      await pf.stop();
+      await pf[Symbol.asyncDispose]();
       await sink.close();
     },
   };
