@@ -1,5 +1,5 @@
 import { assertUserQueue } from '@psf/broker';
-import { openSmtp } from '@psf/testkit';
+import { openSmtp, SmtpSession } from '@psf/testkit';
 import amqp from 'amqplib';
 import { describe, expect, it } from 'vitest';
 import { HAM, header, SPAM, startChain } from './chain.js';
@@ -165,5 +165,40 @@ describe('gateway without Postfix', () => {
     const [m] = await chain.sink.waitFor(1, 5000);
     expect(seen).toEqual([{ truncated: true, bytes: 4096, size: raw.length }]);
     expect(m!.raw.toString('latin1')).toContain(raw.slice(raw.indexOf('From:')));
+  });
+
+  it('refuses clients it does not trust before any command (it would relay anything)', async () => {
+    await using chain = await startChain({ gateway: { trustedClients: ['192.0.2.1'] } });
+    const { session, banner } = await SmtpSession.open(chain.gateway.address.port);
+    expect(banner.code).toBe(554);
+    await session.close();
+  });
+
+  it('on close, finishes the mail in flight (250, delivered) before shutting down', async () => {
+    let release: () => void = () => {};
+    const gate = new Promise<void>((r) => {
+      release = r;
+    });
+    await using chain = await startChain({
+      owners: {
+        'slow@example.org': async () => {
+          await gate;
+          return { v: 1, action: 'accept' };
+        },
+      },
+    });
+    const smtp = await openSmtp(chain.gateway.address.port);
+    const reply = smtp.send({
+      from: 'b@example.net',
+      to: ['slow@example.org'],
+      raw: HAM('slow@example.org'),
+    });
+    await new Promise((r) => setTimeout(r, 300));
+    const closing = chain.gateway.close();
+    setTimeout(release, 200);
+    expect((await reply).code).toBe(250);
+    await smtp.close();
+    await closing;
+    expect(chain.sink.mails).toHaveLength(1);
   });
 });

@@ -1,0 +1,43 @@
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+
+// The installed psf-gateway command (built dist/, as npm test builds before testing).
+const cli = fileURLToPath(new URL('../../packages/gateway/dist/cli.js', import.meta.url));
+const run = (args: string[], env: Record<string, string> = {}) =>
+  promisify(execFile)(process.execPath, [cli, ...args], {
+    env: { ...process.env, ...env },
+    timeout: 10_000,
+  }).then(
+    (r) => ({ code: 0, ...r }),
+    (e: { code: number; stdout: string; stderr: string }) => e,
+  );
+
+describe('psf-gateway CLI', () => {
+  it('explains itself with --help, including the environment variables', async () => {
+    const r = await run(['--help']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/Usage: psf-gateway/);
+    expect(r.stdout).toMatch(/PSF_AMQP_URL/);
+  });
+
+  it('prints the effective configuration with the password hidden', async () => {
+    const r = await run(['--print-config'], {
+      PSF_AMQP_URL: 'amqp://psf:s3cret@127.0.0.1:5672/psf',
+      PSF_TIMEOUT_MS: '2500',
+    });
+    expect(r.code).toBe(0);
+    expect(r.stdout).not.toMatch(/s3cret/);
+    expect(JSON.parse(r.stdout)).toMatchObject({
+      amqpUrl: 'amqp://psf:***@127.0.0.1:5672/psf',
+      timeoutMs: 2500,
+    });
+  });
+
+  it('refuses a bad configuration with exit code 78 (EX_CONFIG) naming the key', async () => {
+    const r = await run(['--print-config'], { PSF_ON_TIMEOUT: 'sometimes' });
+    expect(r.code).toBe(78);
+    expect(r.stderr).toMatch(/psf-gateway: invalid configuration[\s\S]*onTimeout/);
+  });
+});
