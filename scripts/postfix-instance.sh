@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # A private Postfix instance in DIR for tests and the demo (recipes: shared POSTFIX-RECIPES.md §1, §2).
-#   start DIR --public PORT --sink PORT [--filter PORT] [--reinject PORT] [--mode plain|after-queue-smtp]
+#   start DIR --public PORT --sink PORT [--filter PORT] [--reinject PORT] [--mode plain|after-queue-smtp|after-queue-lmtp]
 #   stop DIR | flush DIR | queue DIR (postqueue -j: one JSON object per line)
 # Everything listens on 127.0.0.1; all mail is relayed to [127.0.0.1]:SINK. --reinject adds an smtpd
 # without content_filter (the filter's way back in). after-queue-smtp (the default when --filter is
@@ -53,7 +53,7 @@ done
 [ -n "$public" ] && [ -n "$sink" ] || die "start needs --public PORT and --sink PORT"
 case $mode in
 plain) ;;
-after-queue-smtp) [ -n "$filter" ] && [ -n "$reinject" ] || die "after-queue-smtp needs --filter and --reinject" ;;
+after-queue-smtp | after-queue-lmtp) [ -n "$filter" ] && [ -n "$reinject" ] || die "$mode needs --filter and --reinject" ;;
 *) die "unknown mode: $mode" ;;
 esac
 [ "$(id -u)" = 0 ] || die "must run as root"
@@ -96,7 +96,7 @@ CF
 # instance's ports in place of 10025 (gateway) and 10026 (reinjection).
 snippets=$(dirname "$0")/../examples/gateway/postfix
 snippet() { sed -e "s/:10025\b/:$filter/g" -e "s/:10026\b/:$reinject/g" "$snippets/$1"; }
-if [ "$mode" = after-queue-smtp ]; then snippet main.cf >> "$dir/etc/main.cf"; fi
+if [ -f "$snippets/$mode.main.cf" ]; then snippet "$mode.main.cf" >> "$dir/etc/main.cf"; fi
 
 cat > "$dir/etc/master.cf" <<CF
 127.0.0.1:$public inet n - n - - smtpd
@@ -122,12 +122,8 @@ anvil     unix - - n - 1 anvil
 scache    unix - - n - 1 scache
 postlog   unix-dgram n - n - 1 postlogd
 CF
-if [ "$mode" = after-queue-smtp ]; then
-  snippet master.cf >> "$dir/etc/master.cf"
-elif [ -n "$reinject" ]; then
-  # plain mode: only the reinjection smtpd, so a test can submit past the filter.
-  snippet master.cf | sed -n '/^127.0.0.1:/,$p' >> "$dir/etc/master.cf"
-fi
+if [ -f "$snippets/$mode.master.cf" ]; then snippet "$mode.master.cf" >> "$dir/etc/master.cf"; fi
+if [ -n "$reinject" ]; then snippet reinject.master.cf >> "$dir/etc/master.cf"; fi
 # Postfix waits (2 s) while main.cf is younger than 2 s; backdate the files.
 touch -d -5sec "$dir/etc/main.cf" "$dir/etc/master.cf"
 

@@ -201,4 +201,46 @@ describe('gateway without Postfix', () => {
     await closing;
     expect(chain.sink.mails).toHaveLength(1);
   });
+
+  it('delivers a mail to three owners with three different verdicts as three correct copies', async () => {
+    await using chain = await startChain({
+      owners: {
+        'carol@example.org': () => ({ v: 1, action: 'tag', score: 8, reasons: ['CAROL_RULE'] }),
+        'dave@example.org': () => ({ v: 1, action: 'accept', score: 1, headers: { 'X-Dave': 'checked' } }),
+      },
+    });
+    await using smtp = await openSmtp(chain.gateway.address.port);
+    const to = ['carol@example.org', 'dave@example.org', 'erin@example.org'];
+    const r = await smtp.send({ from: 'win@lottery.test', to, raw: SPAM('team@example.org') });
+    expect(r.text).toMatch(/delivered as 3 copies/);
+    const copies = await chain.sink.waitFor(3, 5000);
+    const of = (rcpt: string) => copies.find((c) => c.rcpt.includes(rcpt))!;
+    expect(copies.map((c) => c.rcpt.length)).toEqual([1, 1, 1]);
+    expect(header(of('carol@example.org').raw, 'X-Spam-Status')).toBe('Yes, score=8.0 tests=CAROL_RULE');
+    expect(header(of('dave@example.org').raw, 'X-Spam-Flag')).toBe('NO');
+    expect(header(of('dave@example.org').raw, 'X-Dave')).toBe('checked');
+    expect(header(of('erin@example.org').raw, 'X-Spam-Status')).toMatch(
+      /^Yes, score=\d+\.\d tests=.*LOTTERY/,
+    );
+  });
+
+  it('LMTP: answers per recipient, deferring only the owner whose classifier failed', async () => {
+    await using chain = await startChain({
+      owners: {
+        'carol@example.org': () => ({ v: 1, action: 'tag', score: 8 }),
+        'dave@example.org': () => {
+          throw new Error('model missing');
+        },
+      },
+      gateway: { lmtp: true, onTimeout: 'tempfail' },
+    });
+    await using lmtp = await openSmtp(chain.gateway.address.port, 'postfix.test', true);
+    const to = ['carol@example.org', 'dave@example.org', 'erin@example.org'];
+    const replies = await lmtp.sendLmtp({ from: 'bob@example.net', to, raw: HAM('team@example.org') });
+    expect(replies.map((r) => r.code)).toEqual([250, 451, 250]);
+    expect(replies[0]!.text).toMatch(/^2\.0\.0 <carol@example.org> Ok: delivered \([\w-]+\)$/);
+    expect(replies[1]!.text).toMatch(/^4\.3\.0 the classifier failed/);
+    const copies = await chain.sink.waitFor(2, 5000);
+    expect(copies.flatMap((c) => c.rcpt).sort()).toEqual(['carol@example.org', 'erin@example.org']);
+  });
 });

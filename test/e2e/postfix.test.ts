@@ -7,7 +7,8 @@ import { type ChainOptions, header, startChain } from './chain.js';
 async function throughPostfix(opts: ChainOptions = {}) {
   const filterPort = await freePort();
   const sink = await startSink();
-  const pf = await startPostfix({ mode: 'after-queue-smtp', sinkPort: sink.port, filterPort });
+  const mode = opts.gateway?.lmtp ? 'after-queue-lmtp' : 'after-queue-smtp';
+  const pf = await startPostfix({ mode, sinkPort: sink.port, filterPort });
   const chain = await startChain({
     ...opts,
     reinjectPort: pf.reinjectPort,
@@ -96,5 +97,33 @@ describe('through a real Postfix (after-queue content_filter)', () => {
     });
     const [m] = await t.sink.waitFor(1, 15_000);
     expect(header(m!.raw, 'X-PSF-Status')).toBe('unchecked; reason=timeout');
+  });
+
+  it('LMTP: delivers the recipients that were settled and keeps only the failed one queued', async () => {
+    let failing = true;
+    await using t = await throughPostfix({
+      owners: {
+        'carol@example.org': () => ({ v: 1, action: 'tag', score: 8 }),
+        'dave@example.org': () => {
+          if (failing) throw new Error('model missing');
+          return { v: 1, action: 'accept' };
+        },
+      },
+      gateway: { lmtp: true, onTimeout: 'tempfail' },
+    });
+    const to = ['carol@example.org', 'dave@example.org', 'erin@example.org'];
+    await sendMail(t.pf.publicPort, { from: 's@example.net', to, subject: 'team', text: 'hello' });
+    const first = await t.sink.waitFor(2, 15_000);
+    expect(first.flatMap((m) => m.rcpt).sort()).toEqual(['carol@example.org', 'erin@example.org']);
+    await t.pf.waitForLog(/to=<dave@example.org>.*status=deferred .*451 4\.3\.0 the classifier failed/, 5000);
+    const queued = await t.pf.queue();
+    expect(queued.flatMap((q) => q.recipients.map((r) => r.address))).toEqual(['dave@example.org']);
+
+    failing = false;
+    await t.pf.flush();
+    const all = await t.sink.waitFor(3, 15_000);
+    expect(all[2]!.rcpt).toEqual(['dave@example.org']); // the retry carried dave only: no duplicates
+    await new Promise((r) => setTimeout(r, 300));
+    expect(t.sink.mails).toHaveLength(3);
   });
 });

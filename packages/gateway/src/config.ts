@@ -15,6 +15,7 @@ export const configSchema = z
   .object({
     amqpUrl: z.string().url().default('amqp://guest:guest@127.0.0.1:5672/psf'),
     listen: hostPort.default({ host: '127.0.0.1', port: 10025 }),
+    protocol: z.enum(['smtp', 'lmtp']).default('smtp'),
     reinject: hostPort.default({ host: '127.0.0.1', port: 10026 }),
     reinjectPoolSize: z.coerce.number().int().min(1).max(1000).default(10),
     timeoutMs: z.coerce.number().int().min(100).max(600_000).default(10_000),
@@ -35,6 +36,7 @@ export type GatewayConfig = z.infer<typeof configSchema>;
 const ENV: Record<string, keyof GatewayConfig> = {
   PSF_AMQP_URL: 'amqpUrl',
   PSF_LISTEN: 'listen',
+  PSF_PROTOCOL: 'protocol',
   PSF_REINJECT: 'reinject',
   PSF_REINJECT_POOL_SIZE: 'reinjectPoolSize',
   PSF_TIMEOUT_MS: 'timeoutMs',
@@ -68,6 +70,7 @@ export function gatewayOptions(config: GatewayConfig): GatewayOptions {
   return {
     amqpUrl: config.amqpUrl,
     listen: config.listen,
+    lmtp: config.protocol === 'lmtp',
     reinject: { ...config.reinject, poolSize: config.reinjectPoolSize },
     timeoutMs: config.timeoutMs,
     onTimeout: config.onTimeout,

@@ -15,7 +15,7 @@ import { MailFilter } from './mail-filter.js';
 import { addressIsOwner, type OwnerMap } from './owners.js';
 import type { OnTimeout } from './policy.js';
 import { Reinjector, type XForward } from './reinjector.js';
-import { okReply, tempfailReply } from './reply-map.js';
+import { okRcptReply, okReply, tempfailReply } from './reply-map.js';
 
 export interface GatewayOptions {
   /** AMQP URL (credentials, vhost) of the broker the classifiers listen on. */
@@ -32,6 +32,11 @@ export interface GatewayOptions {
   maxScanBytes?: number;
   /** Concurrent SMTP sessions; match the `scan` transport's maxproc in master.cf. Default 100. */
   maxSessions?: number;
+  /**
+   * Speak LMTP (`content_filter = lmtp:[127.0.0.1]:10025`): one reply per recipient, so a failure
+   * for one owner defers only their recipients and nobody else gets a duplicate. Default false (SMTP).
+   */
+  lmtp?: boolean;
   /** Peers whose XFORWARD is believed. Default loopback. */
   trustedClients?: string[];
   /** Recipient address -> mailbox owner id. Default: the lower-cased address. */
@@ -78,11 +83,13 @@ export class Gateway {
   readonly #filter: MailFilter;
   readonly #log: Logger;
   readonly #inFlight = new Set<Promise<unknown>>();
+  readonly #lmtp: boolean;
   #closing = false;
 
   private constructor(options: GatewayOptions, connection: BrokerConnection) {
     const log = options.logger ?? silentLogger;
     this.#log = log;
+    this.#lmtp = options.lmtp ?? false;
     this.#connection = connection;
     this.#rpc = new RpcClient({
       connection,
@@ -112,6 +119,7 @@ export class Gateway {
       hideSTARTTLS: true,
       useXForward: trusted,
       maxClients: options.maxSessions ?? 100,
+      lmtp: this.#lmtp,
       disableReverseLookup: true,
       logger: false,
       onConnect: (session, cb) => {
@@ -170,7 +178,10 @@ export class Gateway {
     return this.#rpc.waitReady(timeoutMs);
   }
 
-  async #onData(stream: SMTPServerDataStream, session: SMTPServerSession): Promise<string> {
+  async #onData(
+    stream: SMTPServerDataStream,
+    session: SMTPServerSession,
+  ): Promise<string | Array<string | Error>> {
     const id = randomBytes(9).toString('base64url');
     const started = Date.now();
     const raw = await readAll(stream);
@@ -188,9 +199,25 @@ export class Gateway {
     };
     try {
       if (this.#closing) throw new PsfError('SHUTTING_DOWN', 'gateway closing');
-      const outcome = await this.#filter.process({ id, mailFrom, rcpt, raw, xforward });
-      this.#log.info({ ...line, outcome: 'ok', ...outcome, ms: Date.now() - started }, 'mail settled');
-      return okReply(id, outcome.copies, outcome.discarded);
+      const { failed, discarded, ...outcome } = await this.#filter.process(
+        { id, mailFrom, rcpt, raw, xforward },
+        { perRecipient: this.#lmtp },
+      );
+      const ms = Date.now() - started;
+      const summary = { ...line, ...outcome, discarded: discarded.length, ms };
+      if (!this.#lmtp) {
+        this.#log.info({ ...summary, outcome: 'ok' }, 'mail settled');
+        return okReply(id, outcome.copies, discarded.length);
+      }
+      // LMTP: one reply per recipient, in RCPT order; only the failed ones are retried by Postfix.
+      const deferred = [...failed.keys()];
+      const errors = [...new Set([...failed.values()].map((e) => (e as Error).message))];
+      if (deferred.length)
+        this.#log.warn({ ...summary, outcome: 'partial', deferred, err: errors }, 'mail partly deferred');
+      else this.#log.info({ ...summary, outcome: 'ok' }, 'mail settled');
+      return rcpt.map((r) =>
+        failed.has(r) ? tempfailReply(failed.get(r), id) : okRcptReply(id, r, discarded.includes(r)),
+      );
     } catch (err) {
       const reply = tempfailReply(err, id);
       this.#log.warn(

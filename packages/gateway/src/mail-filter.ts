@@ -30,8 +30,18 @@ export interface MailOutcome {
   /** Copies accepted by the reinjection server. */
   copies: number;
   /** Recipients dropped by policy. */
-  discarded: number;
+  discarded: string[];
   owners: OwnerResult[];
+  /** Why a recipient's mail could not be settled (451); recipients not in the map are settled. */
+  failed: Map<string, unknown>;
+}
+
+export interface ProcessOptions {
+  /**
+   * Settle what can be settled and report the rest per recipient (LMTP). Otherwise (SMTP, one
+   * reply per mail) any failure fails the whole mail, before anything is reinjected if it can.
+   */
+  perRecipient?: boolean;
 }
 
 export interface MailFilterOptions extends PolicyOptions {
@@ -57,16 +67,18 @@ export class MailFilter {
     this.#o = options;
   }
 
-  async process(mail: InboundMail): Promise<MailOutcome> {
-    const { rpc, ownerOf, timeoutMs, maxScanBytes } = this.#o;
-    const byOwner = groupByOwner(mail.rcpt, ownerOf);
+  async process(mail: InboundMail, options: ProcessOptions = {}): Promise<MailOutcome> {
+    const { ownerOf, timeoutMs, maxScanBytes } = this.#o;
     const truncated = mail.raw.length > maxScanBytes;
     const scanned = truncated ? mail.raw.subarray(0, maxScanBytes) : mail.raw;
     const deadline = Date.now() + timeoutMs;
     const x = mail.xforward;
+    const failed = new Map<string, unknown>();
+    const owners: OwnerResult[] = [];
+    const settled: Array<{ disposition: Settled; rcpt: string[] }> = [];
 
-    const decided = await Promise.all(
-      [...byOwner].map(async ([owner, rcpt], i): Promise<[OwnerResult, Settled, string[]]> => {
+    await Promise.all(
+      [...groupByOwner(mail.rcpt, ownerOf)].map(async ([owner, rcpt], i) => {
         const started = Date.now();
         const request: ScanRequest = {
           id: `${mail.id}.${i}`,
@@ -83,26 +95,26 @@ export class MailFilter {
           deadline,
           mail: scanned,
         };
-        let disposition: Settled;
+        let status: string;
         try {
-          disposition = dispose(await rpc.call(owner, request));
+          const disposition = await this.#decide(owner, request);
+          settled.push({ disposition, rcpt });
+          status = disposition.status;
         } catch (err) {
-          if (!isPsfError(err)) throw err;
-          const fallback = disposeFailure(err.code, this.#o);
-          if (fallback.kind === 'tempfail') throw err;
-          disposition = fallback;
+          for (const r of rcpt) failed.set(r, err);
+          status = `tempfail:${isPsfError(err) ? err.code.toLowerCase() : 'internal'}`;
         }
-        const result = { owner, rcpt: rcpt.length, status: disposition.status, ms: Date.now() - started };
-        return [result, disposition, rcpt];
+        owners.push({ owner, rcpt: rcpt.length, status, ms: Date.now() - started });
       }),
     );
+    if (failed.size && !options.perRecipient) throw failed.values().next().value;
 
     // Owners whose mail gets the same treatment share one copy.
     const copies = new Map<string, { headers: Array<readonly [string, string]>; rcpt: string[] }>();
-    let discarded = 0;
-    for (const [, disposition, rcpt] of decided) {
+    const discarded: string[] = [];
+    for (const { disposition, rcpt } of settled) {
       if (disposition.kind === 'discard') {
-        discarded += rcpt.length;
+        discarded.push(...rcpt);
         continue;
       }
       const key = JSON.stringify(disposition.headers);
@@ -113,16 +125,33 @@ export class MailFilter {
 
     // Wait for every copy before answering, so the reply never races a copy still in flight.
     const sent = await Promise.allSettled(
-      [...copies.values()].map(({ headers, rcpt }) =>
-        this.#o.reinjector.send(
-          { mailFrom: mail.mailFrom, rcpt },
-          rewriteHeaders(mail.raw, headers),
-          mail.xforward,
-        ),
-      ),
+      [...copies.values()].map(async ({ headers, rcpt }) => {
+        try {
+          await this.#o.reinjector.send(
+            { mailFrom: mail.mailFrom, rcpt },
+            rewriteHeaders(mail.raw, headers),
+            mail.xforward,
+          );
+        } catch (err) {
+          for (const r of rcpt) failed.set(r, err);
+          throw err;
+        }
+      }),
     );
-    const failed = sent.find((r) => r.status === 'rejected');
-    if (failed) throw failed.reason;
-    return { copies: copies.size, discarded, owners: decided.map(([r]) => r) };
+    if (failed.size && !options.perRecipient) throw failed.values().next().value;
+    const accepted = sent.filter((r) => r.status === 'fulfilled').length;
+    return { copies: accepted, discarded, owners, failed };
+  }
+
+  /** The owner's disposition; throws when there is none and the policy says to retry later. */
+  async #decide(owner: string, request: ScanRequest): Promise<Settled> {
+    try {
+      return dispose(await this.#o.rpc.call(owner, request));
+    } catch (err) {
+      if (!isPsfError(err)) throw err;
+      const fallback = disposeFailure(err.code, this.#o);
+      if (fallback.kind === 'tempfail') throw err;
+      return fallback;
+    }
   }
 }

@@ -28,9 +28,14 @@ export function tempfailReply(err: unknown, mailId: string): SmtpReplyError {
   return reply;
 }
 
-/** The 250 text for a mail that was settled. */
+/** The 250 text for a mail that was settled (SMTP: one reply per mail). */
 export function okReply(mailId: string, copies: number, discarded: number): string {
   const what =
     discarded && !copies ? 'discarded by policy' : `delivered as ${copies} cop${copies === 1 ? 'y' : 'ies'}`;
   return `2.0.0 Ok: ${what} (${mailId})`;
+}
+
+/** The 250 text for one recipient (LMTP: one reply per recipient). */
+export function okRcptReply(mailId: string, rcpt: string, discarded: boolean): string {
+  return `2.0.0 <${rcpt}> Ok: ${discarded ? 'discarded by policy' : 'delivered'} (${mailId})`;
 }

@@ -7,7 +7,8 @@ import { freePort } from './net.js';
 
 const SCRIPT = fileURLToPath(new URL('../../../scripts/postfix-instance.sh', import.meta.url));
 
-export type PostfixMode = 'plain' | 'after-queue-smtp';
+export type PostfixMode = 'plain' | 'after-queue-smtp' | 'after-queue-lmtp';
+const usesFilter = (mode: PostfixMode) => mode !== 'plain';
 
 export interface StartPostfixOptions {
   mode: PostfixMode;
@@ -85,11 +86,7 @@ export async function startPostfix(opts: StartPostfixOptions): Promise<PostfixIn
       ports = await freePorts(3);
       if (opts.filterPort !== undefined) ports[2] = opts.filterPort;
       const args = ['start', dir, '--mode', mode, '--public', `${ports[0]}`, '--sink', `${sinkPort}`];
-      args.push(
-        '--reinject',
-        `${ports[1]}`,
-        ...(mode === 'after-queue-smtp' ? ['--filter', `${ports[2]}`] : []),
-      );
+      args.push('--reinject', `${ports[1]}`, ...(usesFilter(mode) ? ['--filter', `${ports[2]}`] : []));
       try {
         running.add(dir);
         await script(args);
@@ -118,7 +115,7 @@ export async function startPostfix(opts: StartPostfixOptions): Promise<PostfixIn
     mode,
     publicPort: ports[0] as number,
     reinjectPort: ports[1] as number,
-    filterPort: mode === 'after-queue-smtp' ? ports[2] : undefined,
+    filterPort: usesFilter(mode) ? ports[2] : undefined,
     sinkPort,
     maillog,
     async queue() {

@@ -84,23 +84,36 @@ export class SmtpSession {
 
   /** One whole transaction; resolves with the first failing reply or the reply to the final dot. */
   async send(mail: RawMail): Promise<SmtpReply> {
+    return (await this.#transaction(mail, false))[0] as SmtpReply;
+  }
+
+  /** One LMTP transaction: after the data, one reply per accepted recipient, in RCPT order. */
+  sendLmtp(mail: RawMail): Promise<SmtpReply[]> {
+    return this.#transaction(mail, true);
+  }
+
+  async #transaction(mail: RawMail, lmtp: boolean): Promise<SmtpReply[]> {
     if (mail.xforward) {
       const attrs = Object.entries(mail.xforward).map(([k, v]) => `${k}=${v}`);
       const r = await this.command(`XFORWARD ${attrs.join(' ')}`);
-      if (r.code !== 250) return r;
+      if (r.code !== 250) return [r];
     }
     let r = await this.command(`MAIL FROM:<${mail.from}>`);
-    if (r.code !== 250) return r;
+    if (r.code !== 250) return [r];
+    let accepted = 0;
     for (const to of mail.to) {
       r = await this.command(`RCPT TO:<${to}>`);
-      if (r.code !== 250) return r;
+      if (r.code === 250) accepted++;
+      else if (!lmtp) return [r];
     }
     r = await this.command('DATA');
-    if (r.code !== 354) return r;
+    if (r.code !== 354) return [r];
     let body = Buffer.isBuffer(mail.raw) ? mail.raw.toString('latin1') : mail.raw;
     if (!body.endsWith('\r\n')) body += '\r\n';
     this.#socket.write(`${body.replace(/^\./gm, '..')}.\r\n`, 'latin1');
-    return this.#next();
+    const replies: SmtpReply[] = [];
+    for (let i = 0; i < (lmtp ? accepted : 1); i++) replies.push(await this.#next());
+    return replies;
   }
 
   async close(): Promise<void> {
@@ -113,11 +126,11 @@ export class SmtpSession {
   }
 }
 
-/** Opens a session and says EHLO. */
-export async function openSmtp(port: number, helo = 'postfix.test'): Promise<SmtpSession> {
+/** Opens a session and says EHLO (LHLO with `lmtp`). */
+export async function openSmtp(port: number, helo = 'postfix.test', lmtp = false): Promise<SmtpSession> {
   const { session, banner } = await SmtpSession.open(port);
   if (banner.code !== 220) throw new Error(`banner: ${banner.code} ${banner.text}`);
-  const ehlo = await session.command(`EHLO ${helo}`);
+  const ehlo = await session.command(`${lmtp ? 'LHLO' : 'EHLO'} ${helo}`);
   if (ehlo.code !== 250) throw new Error(`EHLO: ${ehlo.code} ${ehlo.text}`);
   return session;
 }
