@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # A private Postfix instance in DIR for tests and the demo (recipes: shared POSTFIX-RECIPES.md §1, §2).
-#   start DIR --public PORT --sink PORT [--filter PORT] [--reinject PORT] [--mode plain|after-queue-smtp|after-queue-lmtp]
+#   start DIR --public PORT --sink PORT [--filter PORT] [--reinject PORT] [--mode plain|after-queue-smtp|after-queue-lmtp|before-queue]
 #   stop DIR | flush DIR | queue DIR (postqueue -j: one JSON object per line)
 # Everything listens on 127.0.0.1; all mail is relayed to [127.0.0.1]:SINK. --reinject adds an smtpd
 # without content_filter (the filter's way back in). after-queue-smtp (the default when --filter is
@@ -53,7 +53,8 @@ done
 [ -n "$public" ] && [ -n "$sink" ] || die "start needs --public PORT and --sink PORT"
 case $mode in
 plain) ;;
-after-queue-smtp | after-queue-lmtp) [ -n "$filter" ] && [ -n "$reinject" ] || die "$mode needs --filter and --reinject" ;;
+after-queue-smtp | after-queue-lmtp | before-queue)
+  [ -n "$filter" ] && [ -n "$reinject" ] || die "$mode needs --filter and --reinject" ;;
 *) die "unknown mode: $mode" ;;
 esac
 [ "$(id -u)" = 0 ] || die "must run as root"
@@ -95,11 +96,17 @@ CF
 # The filter wiring is the gateway example's snippets, pasted as an admin would, with this
 # instance's ports in place of 10025 (gateway) and 10026 (reinjection).
 snippets=$(dirname "$0")/../examples/gateway/postfix
-snippet() { sed -e "s/:10025\b/:$filter/g" -e "s/:10026\b/:$reinject/g" "$snippets/$1"; }
+# A mode whose snippet redefines the public smtpd (`smtp inet ...`: before-queue, pipe) replaces
+# the plain one; it listens on this instance's public port.
+snippet() {
+  sed -e "s/:10025\b/:$filter/g" -e "s/:10026\b/:$reinject/g" -e "s/^smtp\([[:space:]]\+inet\)/127.0.0.1:$public\1/" "$snippets/$1"
+}
+public_smtpd="127.0.0.1:$public inet n - n - - smtpd"
+if grep -qs '^smtp[[:space:]]\+inet' "$snippets/$mode.master.cf"; then public_smtpd=''; fi
 if [ -f "$snippets/$mode.main.cf" ]; then snippet "$mode.main.cf" >> "$dir/etc/main.cf"; fi
 
 cat > "$dir/etc/master.cf" <<CF
-127.0.0.1:$public inet n - n - - smtpd
+$public_smtpd
 pickup    unix n - n 60 1 pickup
 cleanup   unix n - n - 0 cleanup
 qmgr      unix n - n 300 1 qmgr
