@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # A private Postfix instance in DIR for tests and the demo (recipes: shared POSTFIX-RECIPES.md §1, §2).
-#   start DIR --public PORT --sink PORT [--filter PORT] [--reinject PORT] [--mode plain|after-queue-smtp|after-queue-lmtp|before-queue]
+#   start DIR --public PORT --sink PORT [--filter PORT] [--reinject PORT] [--main-cf 'name = value']...
+#         [--mode plain|after-queue-smtp|after-queue-lmtp|before-queue|pipe] [--pipe-command PATH]
 #   stop DIR | flush DIR | queue DIR (postqueue -j: one JSON object per line)
 # Everything listens on 127.0.0.1; all mail is relayed to [127.0.0.1]:SINK. --reinject adds an smtpd
 # without content_filter (the filter's way back in). after-queue-smtp (the default when --filter is
-# given) routes every mail through content_filter = scan:[127.0.0.1]:FILTER. Must run as root.
+# given) routes every mail through content_filter = scan:[127.0.0.1]:FILTER. pipe runs PATH (as
+# nobody, in place of psf-pipe) for every mail the public smtpd queues. Must run as root.
 set -euo pipefail
 export PATH=/usr/sbin:/usr/bin:/sbin:/bin:$PATH
 
@@ -36,7 +38,7 @@ start) ;;
 *) die "unknown command: $cmd" ;;
 esac
 
-public='' sink='' filter='' reinject='' mode=''
+public='' sink='' filter='' reinject='' mode='' pipe_command='' extra_main=()
 while [ $# -gt 0 ]; do
   [ $# -ge 2 ] || die "missing value for $1"
   case $1 in
@@ -45,6 +47,8 @@ while [ $# -gt 0 ]; do
   --filter) filter=$2 ;;
   --reinject) reinject=$2 ;;
   --mode) mode=$2 ;;
+  --pipe-command) pipe_command=$2 ;;
+  --main-cf) extra_main+=("$2") ;;
   *) die "unknown option: $1" ;;
   esac
   shift 2
@@ -55,6 +59,10 @@ case $mode in
 plain) ;;
 after-queue-smtp | after-queue-lmtp | before-queue)
   [ -n "$filter" ] && [ -n "$reinject" ] || die "$mode needs --filter and --reinject" ;;
+pipe)
+  [ -n "$reinject" ] && [ -n "$pipe_command" ] || die "pipe needs --reinject and --pipe-command"
+  # master.cf splits argv= at white space; sed below takes it as a replacement.
+  [[ $pipe_command =~ ^/[A-Za-z0-9._/-]+$ ]] || die "--pipe-command must be an absolute path of [A-Za-z0-9._/-]" ;;
 *) die "unknown mode: $mode" ;;
 esac
 [ "$(id -u)" = 0 ] || die "must run as root"
@@ -99,11 +107,14 @@ snippets=$(dirname "$0")/../examples/gateway/postfix
 # A mode whose snippet redefines the public smtpd (`smtp inet ...`: before-queue, pipe) replaces
 # the plain one; it listens on this instance's public port.
 snippet() {
-  sed -e "s/:10025\b/:$filter/g" -e "s/:10026\b/:$reinject/g" -e "s/^smtp\([[:space:]]\+inet\)/127.0.0.1:$public\1/" "$snippets/$1"
+  sed -e "s/:10025\b/:$filter/g" -e "s/:10026\b/:$reinject/g" -e "s/^smtp\([[:space:]]\+inet\)/127.0.0.1:$public\1/" \
+    -e "s|/usr/local/bin/psf-pipe\b|$pipe_command|" "$snippets/$1"
 }
 public_smtpd="127.0.0.1:$public inet n - n - - smtpd"
 if grep -qs '^smtp[[:space:]]\+inet' "$snippets/$mode.master.cf"; then public_smtpd=''; fi
 if [ -f "$snippets/$mode.main.cf" ]; then snippet "$mode.main.cf" >> "$dir/etc/main.cf"; fi
+# Test overrides (--main-cf 'name = value'): last in main.cf, so they win.
+if [ ${#extra_main[@]} -gt 0 ]; then printf '%s\n' "${extra_main[@]}" >> "$dir/etc/main.cf"; fi
 
 cat > "$dir/etc/master.cf" <<CF
 $public_smtpd
@@ -130,7 +141,10 @@ scache    unix - - n - 1 scache
 postlog   unix-dgram n - n - 1 postlogd
 CF
 if [ -f "$snippets/$mode.master.cf" ]; then snippet "$mode.master.cf" >> "$dir/etc/master.cf"; fi
-if [ -n "$reinject" ]; then snippet reinject.master.cf >> "$dir/etc/master.cf"; fi
+# The shared reinjection smtpd, unless the mode brings its own (before-queue).
+if [ -n "$reinject" ] && ! grep -qs ':10026' "$snippets/$mode.master.cf"; then
+  snippet reinject.master.cf >> "$dir/etc/master.cf"
+fi
 # Postfix waits (2 s) while main.cf is younger than 2 s; backdate the files.
 touch -d -5sec "$dir/etc/main.cf" "$dir/etc/master.cf"
 

@@ -19,6 +19,8 @@ export interface ChainOptions {
   /** Personal classifiers by owner id; the keyword classifier serves psf.default unless `noDefault`. */
   owners?: Record<string, Handler>;
   noDefault?: boolean;
+  /** The default classifier's handler (psf.default); the keyword classifier if not given. */
+  defaultHandler?: Handler;
   /** Reinjection target; default the chain's own sink. */
   reinjectPort?: number;
   /** The gateway reaches RabbitMQ through this port (a TcpProxy) instead of 5672. */
@@ -39,7 +41,7 @@ export async function startChain(o: ChainOptions = {}): Promise<Chain> {
   await admin.close();
   if (!o.noDefault) {
     classifiers.push(
-      await startClassifier({ url: vhost.url, queue: DEFAULT_QUEUE, handler: (m) => classify(m) }),
+      await startClassifier({ url: vhost.url, queue: DEFAULT_QUEUE, handler: o.defaultHandler ?? classify }),
     );
   }
   const sink = await startSink(o.sink);

@@ -1,7 +1,7 @@
 import { assertUserQueue } from '@psf/broker';
 import { openSmtp, SmtpSession } from '@psf/testkit';
 import amqp from 'amqplib';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { HAM, header, SPAM, startChain } from './chain.js';
 
 // The gateway between real sockets: a test SMTP client in, RabbitMQ and classifiers in the
@@ -224,6 +224,51 @@ describe('gateway without Postfix', () => {
     );
   });
 
+  it('asks each personal classifier once, and the default classifier once for everyone else', async () => {
+    const asked: string[][] = [];
+    await using chain = await startChain({
+      owners: { 'carol@example.org': () => ({ v: 1, action: 'accept' }) },
+      defaultHandler: (mail) => {
+        asked.push(mail.envelope.rcpt);
+        return { v: 1, action: 'accept' };
+      },
+    });
+    await using smtp = await openSmtp(chain.gateway.address.port);
+    const to = ['erin@example.org', 'carol@example.org', 'frank@example.org', 'gina@example.org'];
+    expect((await smtp.send({ from: 'b@example.net', to, raw: HAM('team@example.org') })).code).toBe(250);
+    expect(asked).toEqual([['erin@example.org', 'frank@example.org', 'gina@example.org']]);
+    const copies = await chain.sink.waitFor(1, 5000);
+    expect(copies[0]!.rcpt).toHaveLength(4); // same verdict everywhere: one copy
+  });
+
+  it('applies the default and per-owner policies: thresholds, subject tag, headers', async () => {
+    const fourPoints = () => ({ v: 1 as const, action: 'accept' as const, score: 4 });
+    await using chain = await startChain({
+      owners: {
+        'carol@example.org': fourPoints,
+        'dave@example.org': fourPoints,
+        'erin@example.org': fourPoints,
+      },
+      gateway: {
+        policy: {
+          default: { tagAbove: 3, subjectTag: '[SPAM] ' },
+          owners: { 'dave@example.org': { tagAbove: 10 }, 'erin@example.org': { headers: false } },
+        },
+      },
+    });
+    await using smtp = await openSmtp(chain.gateway.address.port);
+    const to = ['carol@example.org', 'dave@example.org', 'erin@example.org'];
+    expect((await smtp.send({ from: 'b@example.net', to, raw: HAM('team@example.org') })).code).toBe(250);
+    const copies = await chain.sink.waitFor(3, 5000);
+    const of = (rcpt: string) => copies.find((c) => c.rcpt.includes(rcpt))!.raw;
+    expect(header(of('carol@example.org'), 'Subject')).toBe('[SPAM] lunch tomorrow?');
+    expect(header(of('carol@example.org'), 'X-PSF-Status')).toBe('spam; action=tag');
+    expect(header(of('dave@example.org'), 'Subject')).toBe('lunch tomorrow?');
+    expect(header(of('dave@example.org'), 'X-Spam-Flag')).toBe('NO');
+    expect(header(of('erin@example.org'), 'Subject')).toBe('[SPAM] lunch tomorrow?');
+    expect(header(of('erin@example.org'), 'X-PSF-Status')).toBeUndefined();
+  });
+
   it('LMTP: answers per recipient, deferring only the owner whose classifier failed', async () => {
     await using chain = await startChain({
       owners: {
@@ -232,7 +277,7 @@ describe('gateway without Postfix', () => {
           throw new Error('model missing');
         },
       },
-      gateway: { lmtp: true, onTimeout: 'tempfail' },
+      gateway: { mode: 'after-queue-lmtp', onTimeout: 'tempfail' },
     });
     await using lmtp = await openSmtp(chain.gateway.address.port, 'postfix.test', true);
     const to = ['carol@example.org', 'dave@example.org', 'erin@example.org'];
@@ -242,5 +287,78 @@ describe('gateway without Postfix', () => {
     expect(replies[1]!.text).toMatch(/^4\.3\.0 the classifier failed/);
     const copies = await chain.sink.waitFor(2, 5000);
     expect(copies.flatMap((c) => c.rcpt).sort()).toEqual(['carol@example.org', 'erin@example.org']);
+  });
+
+  describe('before queue (smtpd_proxy_filter)', () => {
+    const rejectAll = () => ({ v: 1 as const, action: 'reject' as const, reasons: ['BAD_SENDER'] });
+
+    it('answers 550 5.7.1 when every owner rejects, and delivers nothing', async () => {
+      await using chain = await startChain({
+        owners: { 'carol@example.org': rejectAll, 'dave@example.org': rejectAll },
+        gateway: { mode: 'before-queue' },
+      });
+      await using smtp = await openSmtp(chain.gateway.address.port);
+      const to = ['carol@example.org', 'dave@example.org'];
+      const r = await smtp.send({ from: 'win@lottery.test', to, raw: SPAM('carol@example.org') });
+      expect(r.code).toBe(550);
+      expect(r.text).toMatch(/^5\.7\.1 message refused as spam .*\([\w-]+\)$/);
+      await new Promise((res) => setTimeout(res, 200));
+      expect(chain.sink.mails).toHaveLength(0);
+    });
+
+    it('when only some owners reject, drops their recipients and delivers to the others', async () => {
+      await using chain = await startChain({
+        owners: { 'carol@example.org': rejectAll },
+        gateway: { mode: 'before-queue' },
+      });
+      await using smtp = await openSmtp(chain.gateway.address.port);
+      const r = await smtp.send({
+        from: 'b@example.net',
+        to: ['carol@example.org', 'erin@example.org'],
+        raw: HAM('x@example.org'),
+      });
+      expect(r.code).toBe(250);
+      const [m] = await chain.sink.waitFor(1, 5000);
+      expect(m!.rcpt).toEqual(['erin@example.org']);
+    });
+
+    it('after queue, a reject verdict is delivered tagged instead (no backscatter)', async () => {
+      await using chain = await startChain({ owners: { 'carol@example.org': rejectAll } });
+      await using smtp = await openSmtp(chain.gateway.address.port);
+      const r = await smtp.send({
+        from: 'b@example.net',
+        to: ['carol@example.org'],
+        raw: HAM('carol@example.org'),
+      });
+      expect(r.code).toBe(250);
+      const [m] = await chain.sink.waitFor(1, 5000);
+      expect(header(m!.raw, 'X-PSF-Status')).toBe('spam; action=reject');
+    });
+
+    it('reinjects nothing when the client is gone before the verdict (its retry must not duplicate)', async () => {
+      let release: () => void = () => {};
+      const gate = new Promise<void>((r) => {
+        release = r;
+      });
+      let asked = 0;
+      await using chain = await startChain({
+        owners: {
+          'slow@example.org': async () => {
+            asked++;
+            await gate;
+            return { v: 1, action: 'accept' };
+          },
+        },
+        gateway: { mode: 'before-queue' },
+      });
+      const smtp = await openSmtp(chain.gateway.address.port);
+      void smtp.send({ from: 'b@example.net', to: ['slow@example.org'], raw: HAM('slow@example.org') });
+      await vi.waitFor(() => expect(asked).toBe(1), { timeout: 5000 });
+      smtp.destroy();
+      await new Promise((r) => setTimeout(r, 100));
+      release();
+      await new Promise((r) => setTimeout(r, 500));
+      expect(chain.sink.mails).toHaveLength(0);
+    });
   });
 });

@@ -1,14 +1,28 @@
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { freePort, sendMail, startPostfix, startSink, startTcpProxy } from '@psf/testkit';
 import { describe, expect, it, vi } from 'vitest';
 import { type ChainOptions, header, startChain } from './chain.js';
 
+const cli = fileURLToPath(new URL('../../packages/gateway/dist/quarantine-cli.js', import.meta.url));
+/** The built psf-quarantine command (npm test builds before testing). */
+const quarantineCli = (args: string[], env: Record<string, string>) =>
+  promisify(execFile)(process.execPath, [cli, ...args], {
+    env: { ...process.env, ...env },
+    timeout: 20_000,
+  }).then(
+    (r) => ({ code: 0, ...r }),
+    (e: { code: number; stdout: string; stderr: string }) => e,
+  );
+
 // The whole path: mail in on Postfix's port -> content_filter -> gateway -> RabbitMQ -> keyword
 // classifier -> gateway -> Postfix's reinjection smtpd -> Postfix relays to the test's sink.
-async function throughPostfix(opts: ChainOptions = {}) {
+async function throughPostfix(opts: ChainOptions & { mainCf?: string[] } = {}) {
   const filterPort = await freePort();
   const sink = await startSink();
-  const mode = opts.gateway?.lmtp ? 'after-queue-lmtp' : 'after-queue-smtp';
-  const pf = await startPostfix({ mode, sinkPort: sink.port, filterPort });
+  const mode = opts.gateway?.mode ?? 'after-queue-smtp';
+  const pf = await startPostfix({ mode, sinkPort: sink.port, filterPort, mainCf: opts.mainCf ?? [] });
   const chain = await startChain({
     ...opts,
     reinjectPort: pf.reinjectPort,
@@ -109,7 +123,7 @@ describe('through a real Postfix (after-queue content_filter)', () => {
           return { v: 1, action: 'accept' };
         },
       },
-      gateway: { lmtp: true, onTimeout: 'tempfail' },
+      gateway: { mode: 'after-queue-lmtp', onTimeout: 'tempfail' },
     });
     const to = ['carol@example.org', 'dave@example.org', 'erin@example.org'];
     await sendMail(t.pf.publicPort, { from: 's@example.net', to, subject: 'team', text: 'hello' });
@@ -125,5 +139,110 @@ describe('through a real Postfix (after-queue content_filter)', () => {
     expect(all[2]!.rcpt).toEqual(['dave@example.org']); // the retry carried dave only: no duplicates
     await new Promise((r) => setTimeout(r, 300));
     expect(t.sink.mails).toHaveLength(3);
+  });
+
+  it('quarantines, lists and releases a mail with psf-quarantine; the release reaches the next hop', async () => {
+    await using t = await throughPostfix({
+      owners: { 'carol@example.org': () => ({ v: 1, action: 'quarantine', score: 11, reasons: ['CAROL'] }) },
+    });
+    await sendMail(t.pf.publicPort, {
+      from: 's@example.net',
+      to: ['carol@example.org', 'erin@example.org'],
+      subject: 'hold',
+      text: 'x',
+    });
+    const [erin] = await t.sink.waitFor(1, 15_000);
+    expect(erin!.rcpt).toEqual(['erin@example.org']);
+    await t.pf.waitForLog(/status=sent .*quarantined for 1/, 5000);
+
+    const env = { PSF_AMQP_URL: t.chain.vhost.url, PSF_REINJECT: `127.0.0.1:${t.pf.reinjectPort}` };
+    const list = await quarantineCli(['list', 'carol@example.org'], env);
+    expect(list.code).toBe(0);
+    const [id, , from, rcpt, score, reasons] = list.stdout.trim().split('\t');
+    expect([from, rcpt, score, reasons]).toEqual(['<s@example.net>', 'carol@example.org', '11.0', 'CAROL']);
+
+    expect((await quarantineCli(['release', 'carol@example.org', id!], env)).code).toBe(0);
+    const [, carol] = await t.sink.waitFor(2, 15_000);
+    expect(carol!.rcpt).toEqual(['carol@example.org']);
+    expect(header(carol!.raw, 'X-PSF-Status')).toBe('released; action=quarantine');
+    expect(header(carol!.raw, 'Subject')).toBe('hold');
+    expect((await quarantineCli(['list', 'carol@example.org'], env)).stdout).toBe('');
+    expect((await quarantineCli(['release', 'carol@example.org', id!], env)).code).toBe(1);
+  });
+});
+
+describe('through a real Postfix (before-queue smtpd_proxy_filter)', () => {
+  const sendError = (p: Promise<unknown>) =>
+    p.then(
+      () => undefined,
+      (e: { responseCode?: number; response?: string }) => e,
+    );
+
+  it('refuses a rejected mail with 550 to the sending client, and queues nothing', async () => {
+    await using t = await throughPostfix({
+      owners: { 'carol@example.org': () => ({ v: 1, action: 'reject', reasons: ['BAD'] }) },
+      gateway: { mode: 'before-queue' },
+    });
+    const err = await sendError(
+      sendMail(t.pf.publicPort, {
+        from: 's@example.net',
+        to: ['carol@example.org'],
+        subject: 'x',
+        text: 'x',
+      }),
+    );
+    expect(err?.responseCode).toBe(550);
+    expect(err?.response).toMatch(/5\.7\.1 message refused as spam/);
+    await t.pf.waitForLog(/proxy-reject: END-OF-MESSAGE: 550 5\.7\.1/, 5000);
+    expect(await t.pf.queue()).toHaveLength(0);
+    expect(t.sink.mails).toHaveLength(0);
+  });
+
+  it('delivers accepted mail tagged by the verdict, with the real client logged', async () => {
+    await using t = await throughPostfix({ gateway: { mode: 'before-queue' } });
+    const base = { from: 's@example.net', to: ['alice@example.org'] };
+    await sendMail(t.pf.publicPort, {
+      ...base,
+      subject: 'WINNER OF THE CASH PRIZE',
+      text: 'You have won the lottery, act now!',
+    });
+    const [m] = await t.sink.waitFor(1, 15_000);
+    expect(header(m!.raw, 'X-Spam-Flag')).toBe('YES');
+    await t.pf.waitForLog(/orig_client=\S*\[127\.0\.0\.1\]:\d+/, 5000);
+  });
+
+  it('tempfails the sending client (451) while RabbitMQ is unreachable; Postfix keeps nothing', async () => {
+    await using proxy = await startTcpProxy(5672);
+    await using t = await throughPostfix({ brokerPort: proxy.port, gateway: { mode: 'before-queue' } });
+    proxy.cut();
+    const err = await sendError(
+      sendMail(t.pf.publicPort, { from: 's@example.net', to: ['bob@example.org'], subject: 'x', text: 'x' }),
+    );
+    expect(err?.responseCode).toBe(451);
+    expect(await t.pf.queue()).toHaveLength(0);
+  });
+
+  it('when smtpd_proxy_timeout expires first, the client gets 451 and the late verdict delivers nothing', async () => {
+    await using t = await throughPostfix({
+      owners: {
+        'slow@example.org': async () => {
+          await new Promise((r) => setTimeout(r, 4000));
+          return { v: 1, action: 'accept' };
+        },
+      },
+      gateway: { mode: 'before-queue', timeoutMs: 8000 },
+      mainCf: ['smtpd_proxy_timeout = 2s'],
+    });
+    const started = Date.now();
+    const err = await sendError(
+      sendMail(t.pf.publicPort, { from: 's@example.net', to: ['slow@example.org'], subject: 'x', text: 'x' }),
+    );
+    expect(err?.responseCode).toBe(451);
+    expect(Date.now() - started).toBeLessThan(4000);
+    await new Promise((r) => setTimeout(r, 3500)); // past the verdict
+    // The client's retry is the only delivery. (Postfix itself mails postmaster a transcript of
+    // the proxy timeout, a "software" notice: that one may be at the sink.)
+    expect(t.sink.mails.filter((m) => m.rcpt.includes('slow@example.org'))).toHaveLength(0);
+    expect(await t.pf.maillog()).toMatch(/warning: timeout talking to proxy/);
   });
 });

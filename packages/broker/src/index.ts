@@ -18,6 +18,10 @@ export type { BrokerConnectionEvents, BrokerConnectionOptions } from './connecti
 export { BrokerConnection } from './connection.js';
 export type { Logger } from './logger.js';
 export { silentLogger } from './logger.js';
+export type { OwnerDirectoryOptions } from './owner-directory.js';
+export { OwnerDirectory } from './owner-directory.js';
+export type { QuarantineEntry, QuarantineOptions } from './quarantine.js';
+export { Quarantine } from './quarantine.js';
 export type { ReplyMode, RpcClientOptions } from './rpc-client.js';
 export { RpcClient } from './rpc-client.js';
 export type { TopologyOptions } from './topology.js';

@@ -18,6 +18,14 @@ describe('loadConfig', () => {
     expect(c.onTimeout).toBe('accept');
   });
 
+  it('reads per-owner policies from the file', () => {
+    const policy = {
+      default: { tagAbove: 5, subjectTag: '[SPAM] ' },
+      owners: { alice: { rejectAbove: 12 } },
+    };
+    expect(gatewayOptions(loadConfig(file(JSON.stringify({ policy })), {})).policy).toEqual(policy);
+  });
+
   it('reads the file and lets PSF_* environment variables override it', () => {
     const path = file(JSON.stringify({ timeoutMs: 5000, onTimeout: 'tempfail', listen: '127.0.0.1:2525' }));
     const c = loadConfig(path, { PSF_TIMEOUT_MS: '2500', PSF_REINJECT: '127.0.0.1:2526' });
@@ -35,5 +43,6 @@ describe('loadConfig', () => {
     expect(() => loadConfig(undefined, { PSF_ON_TIMEOUT: 'maybe' })).toThrow(/onTimeout/);
     expect(() => loadConfig(undefined, { PSF_LISTEN: 'nowhere' })).toThrow(/host:port.*at listen/s);
     expect(() => loadConfig(file('{'), {})).toThrow(/cannot read config file/);
+    expect(() => loadConfig(file('{"policy": {"default": {"tagAbov": 5}}}'), {})).toThrow(/tagAbov/);
   });
 });

@@ -1,6 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import type { GatewayOptions } from './gateway.js';
+import { readOwnerMap } from './owners.js';
+import { policyMapSchema } from './policy.js';
 
 const hostPort = z
   .string()
@@ -10,12 +12,12 @@ const hostPort = z
     return { host: s.slice(0, i), port: Number(s.slice(i + 1)) };
   });
 
-/** The gateway's configuration file (JSON); every key can also come from the environment. */
+/** The gateway's configuration file (JSON); every key but `policy` can also come from the environment. */
 export const configSchema = z
   .object({
     amqpUrl: z.string().url().default('amqp://guest:guest@127.0.0.1:5672/psf'),
     listen: hostPort.default({ host: '127.0.0.1', port: 10025 }),
-    protocol: z.enum(['smtp', 'lmtp']).default('smtp'),
+    mode: z.enum(['after-queue-smtp', 'after-queue-lmtp', 'before-queue']).default('after-queue-smtp'),
     reinject: hostPort.default({ host: '127.0.0.1', port: 10026 }),
     reinjectPoolSize: z.coerce.number().int().min(1).max(1000).default(10),
     timeoutMs: z.coerce.number().int().min(100).max(600_000).default(10_000),
@@ -27,6 +29,12 @@ export const configSchema = z
       .default(1024 * 1024),
     maxSessions: z.coerce.number().int().min(1).max(10_000).default(100),
     replyMode: z.enum(['direct', 'queue']).default('direct'),
+    ownerMap: z.string().min(1).optional(),
+    policy: policyMapSchema.optional(),
+    quarantine: z
+      .union([z.boolean(), z.enum(['true', 'false']).transform((v) => v === 'true')])
+      .default(true),
+    quarantineRetentionDays: z.coerce.number().min(1).max(3650).default(30),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   })
   .strict();
@@ -36,7 +44,7 @@ export type GatewayConfig = z.infer<typeof configSchema>;
 const ENV: Record<string, keyof GatewayConfig> = {
   PSF_AMQP_URL: 'amqpUrl',
   PSF_LISTEN: 'listen',
-  PSF_PROTOCOL: 'protocol',
+  PSF_MODE: 'mode',
   PSF_REINJECT: 'reinject',
   PSF_REINJECT_POOL_SIZE: 'reinjectPoolSize',
   PSF_TIMEOUT_MS: 'timeoutMs',
@@ -44,6 +52,9 @@ const ENV: Record<string, keyof GatewayConfig> = {
   PSF_MAX_SCAN_BYTES: 'maxScanBytes',
   PSF_MAX_SESSIONS: 'maxSessions',
   PSF_REPLY_MODE: 'replyMode',
+  PSF_OWNER_MAP: 'ownerMap',
+  PSF_QUARANTINE: 'quarantine',
+  PSF_QUARANTINE_RETENTION_DAYS: 'quarantineRetentionDays',
   PSF_LOG_LEVEL: 'logLevel',
 };
 
@@ -70,12 +81,15 @@ export function gatewayOptions(config: GatewayConfig): GatewayOptions {
   return {
     amqpUrl: config.amqpUrl,
     listen: config.listen,
-    lmtp: config.protocol === 'lmtp',
+    mode: config.mode,
     reinject: { ...config.reinject, poolSize: config.reinjectPoolSize },
     timeoutMs: config.timeoutMs,
     onTimeout: config.onTimeout,
     maxScanBytes: config.maxScanBytes,
     maxSessions: config.maxSessions,
     replyMode: config.replyMode,
+    ...(config.ownerMap ? { ownerOf: readOwnerMap(config.ownerMap) } : {}),
+    ...(config.policy ? { policy: config.policy } : {}),
+    quarantine: config.quarantine ? { retentionMs: config.quarantineRetentionDays * 86_400_000 } : false,
   };
 }

@@ -8,14 +8,16 @@ import {
   RpcClient,
   silentLogger,
 } from '@psf/broker';
-import { PsfError } from '@psf/protocol';
+import { isPsfError, PsfError } from '@psf/protocol';
 import { SMTPServer, type SMTPServerDataStream, type SMTPServerSession } from 'smtp-server';
 import { messageId } from './header-block.js';
-import { MailFilter } from './mail-filter.js';
-import { addressIsOwner, type OwnerMap } from './owners.js';
-import type { OnTimeout } from './policy.js';
+import { createMailFilter, type MailFilter } from './mail-filter.js';
+import type { OwnerMap } from './owners.js';
+import type { OnTimeout, PolicyMap } from './policy.js';
 import { Reinjector, type XForward } from './reinjector.js';
-import { okRcptReply, okReply, tempfailReply } from './reply-map.js';
+import { failureReply, okRcptReply, okReply } from './reply-map.js';
+
+export type GatewayMode = 'after-queue-smtp' | 'after-queue-lmtp' | 'before-queue';
 
 export interface GatewayOptions {
   /** AMQP URL (credentials, vhost) of the broker the classifiers listen on. */
@@ -33,14 +35,23 @@ export interface GatewayOptions {
   /** Concurrent SMTP sessions; match the `scan` transport's maxproc in master.cf. Default 100. */
   maxSessions?: number;
   /**
-   * Speak LMTP (`content_filter = lmtp:[127.0.0.1]:10025`): one reply per recipient, so a failure
-   * for one owner defers only their recipients and nobody else gets a duplicate. Default false (SMTP).
+   * How Postfix hands mail over (docs/postfix.md). `after-queue-smtp` (default): content_filter,
+   * one reply per mail. `after-queue-lmtp`: content_filter over LMTP, one reply per recipient, so a
+   * failure defers only the recipients it concerns. `before-queue`: smtpd_proxy_filter, the
+   * sending client waits for our answer, so a `reject` verdict becomes a 550.
    */
-  lmtp?: boolean;
+  mode?: GatewayMode;
   /** Peers whose XFORWARD is believed. Default loopback. */
   trustedClients?: string[];
   /** Recipient address -> mailbox owner id. Default: the lower-cased address. */
   ownerOf?: OwnerMap;
+  /** Thresholds, subject tag and headers, by default and per owner. */
+  policy?: PolicyMap;
+  /**
+   * Keep `quarantine` verdicts in RabbitMQ (psf.quarantine.<owner>) for `retentionMs` (default 30
+   * days), or `false` to deliver them tagged. Default on.
+   */
+  quarantine?: { retentionMs?: number } | false;
   replyMode?: ReplyMode;
   /** Name in the SMTP banner. Default 'psf-gateway'. */
   hostname?: string;
@@ -84,12 +95,15 @@ export class Gateway {
   readonly #log: Logger;
   readonly #inFlight = new Set<Promise<unknown>>();
   readonly #lmtp: boolean;
+  /** Per session, aborted when the client disconnects (before-queue: Postfix gave up on us). */
+  readonly #sessions = new Map<string, AbortController>();
   #closing = false;
 
   private constructor(options: GatewayOptions, connection: BrokerConnection) {
     const log = options.logger ?? silentLogger;
     this.#log = log;
-    this.#lmtp = options.lmtp ?? false;
+    const mode = options.mode ?? 'after-queue-smtp';
+    this.#lmtp = mode === 'after-queue-lmtp';
     this.#connection = connection;
     this.#rpc = new RpcClient({
       connection,
@@ -102,13 +116,9 @@ export class Gateway {
       ...(options.reinject?.poolSize ? { poolSize: options.reinject.poolSize } : {}),
       logger: log,
     });
-    this.#filter = new MailFilter({
-      rpc: this.#rpc,
-      reinjector: this.#reinjector,
-      ownerOf: options.ownerOf ?? addressIsOwner,
-      timeoutMs: options.timeoutMs ?? 10_000,
-      maxScanBytes: options.maxScanBytes ?? 1024 * 1024,
-      onTimeout: options.onTimeout ?? 'accept',
+    this.#filter = createMailFilter(connection, this.#rpc, this.#reinjector, {
+      ...options,
+      beforeQueue: mode === 'before-queue',
     });
     const trusted = options.trustedClients ?? ['127.0.0.1', '::1', '::ffff:127.0.0.1'];
     this.#server = new SMTPServer({
@@ -129,6 +139,10 @@ export class Gateway {
           return cb(err);
         }
         cb();
+      },
+      onClose: (session) => {
+        this.#sessions.get(session.id)?.abort();
+        this.#sessions.delete(session.id);
       },
       onData: (stream, session, cb) => {
         const task = this.#onData(stream, session).then(
@@ -199,15 +213,17 @@ export class Gateway {
     };
     try {
       if (this.#closing) throw new PsfError('SHUTTING_DOWN', 'gateway closing');
-      const { failed, discarded, ...outcome } = await this.#filter.process(
+      const aborter = new AbortController();
+      this.#sessions.set(session.id, aborter);
+      const { failed, discarded, quarantined, copies, owners } = await this.#filter.process(
         { id, mailFrom, rcpt, raw, xforward },
-        { perRecipient: this.#lmtp },
+        { perRecipient: this.#lmtp, signal: aborter.signal },
       );
-      const ms = Date.now() - started;
-      const summary = { ...line, ...outcome, discarded: discarded.length, ms };
+      const counts = { copies, discarded: discarded.length, quarantined: quarantined.length };
+      const summary = { ...line, owners, ...counts, ms: Date.now() - started };
       if (!this.#lmtp) {
         this.#log.info({ ...summary, outcome: 'ok' }, 'mail settled');
-        return okReply(id, outcome.copies, discarded.length);
+        return okReply(id, counts);
       }
       // LMTP: one reply per recipient, in RCPT order; only the failed ones are retried by Postfix.
       const deferred = [...failed.keys()];
@@ -216,19 +232,26 @@ export class Gateway {
         this.#log.warn({ ...summary, outcome: 'partial', deferred, err: errors }, 'mail partly deferred');
       else this.#log.info({ ...summary, outcome: 'ok' }, 'mail settled');
       return rcpt.map((r) =>
-        failed.has(r) ? tempfailReply(failed.get(r), id) : okRcptReply(id, r, discarded.includes(r)),
+        failed.has(r)
+          ? failureReply(failed.get(r), id)
+          : okRcptReply(
+              id,
+              r,
+              discarded.includes(r) ? 'discarded' : quarantined.includes(r) ? 'quarantined' : 'delivered',
+            ),
       );
     } catch (err) {
-      const reply = tempfailReply(err, id);
-      this.#log.warn(
+      const reply = failureReply(err, id);
+      const rejected = isPsfError(err, 'POLICY_REJECT');
+      this.#log[rejected ? 'info' : 'warn'](
         {
           ...line,
-          outcome: 'tempfail',
+          outcome: rejected ? 'rejected' : 'tempfail',
           err: (err as Error).message,
           reply: reply.message,
           ms: Date.now() - started,
         },
-        'mail deferred',
+        rejected ? 'mail rejected' : 'mail deferred',
       );
       throw reply;
     }

@@ -34,6 +34,21 @@ describe('rewriteHeaders', () => {
   });
 });
 
+describe('rewriteHeaders with a subject tag', () => {
+  it('prefixes the first Subject once, keeping folded lines and 8-bit text', () => {
+    const raw = Buffer.from('From: a\r\nSubject: caf\u00e9\r\n more\r\nSubject: second\r\n\r\nbody', 'utf8');
+    expect(rewriteHeaders(raw, [], '[SPAM] ').toString('utf8')).toBe(
+      'From: a\r\nSubject: [SPAM] caf\u00e9\r\n more\r\nSubject: second\r\n\r\nbody',
+    );
+  });
+
+  it('does not tag twice, and leaves mails without a Subject alone', () => {
+    const tagged = mail('Subject: [SPAM] old\r\n\r\nb');
+    expect(rewriteHeaders(tagged, [], '[SPAM] ').equals(tagged)).toBe(true);
+    expect(rewriteHeaders(mail('From: a\r\n\r\nb'), [], '[SPAM] ').toString()).toBe('From: a\r\n\r\nb');
+  });
+});
+
 describe('headerEnd and messageId', () => {
   it('finds the first blank line, CRLF or LF', () => {
     expect(headerEnd(mail('A: 1\r\n\r\nb'))).toBe(8);

@@ -18,12 +18,18 @@ function isOwned(line: Buffer): boolean {
   return OWNED_HEADER_PREFIXES.some((p) => name.startsWith(p));
 }
 
+const SUBJECT = /^subject[ \t]*:[ \t]?/i;
+
 /**
  * The mail with every incoming X-PSF-* and X-Spam-* field removed (so no sender can spoof a
- * verdict) and `add` prepended. Fields are cut with their folded continuation lines. The body
- * is shared, not copied.
+ * verdict), `add` prepended, and `subjectTag` put before the Subject (unless it starts with it
+ * already). Fields are cut with their folded continuation lines. The body is shared, not copied.
  */
-export function rewriteHeaders(raw: Buffer, add: ReadonlyArray<readonly [string, string]>): Buffer {
+export function rewriteHeaders(
+  raw: Buffer,
+  add: ReadonlyArray<readonly [string, string]>,
+  subjectTag?: string,
+): Buffer {
   const end = headerEnd(raw);
   const headerBytes = end === -1 ? raw.length : end;
   const parts: Buffer[] = add.map(([name, value]) => Buffer.from(`${name}: ${value}\r\n`, 'utf8'));
@@ -39,6 +45,15 @@ export function rewriteHeaders(raw: Buffer, add: ReadonlyArray<readonly [string,
     if (drop && !dropping) parts.push(raw.subarray(keptFrom, pos));
     if (!drop && dropping) keptFrom = pos;
     dropping = drop;
+    if (subjectTag && !drop && !continuation) {
+      const m = SUBJECT.exec(line.toString('latin1'));
+      if (m && !line.subarray(m[0].length).toString('utf8').startsWith(subjectTag)) {
+        // Split the kept run around the insertion point; the tag is written as UTF-8.
+        parts.push(raw.subarray(keptFrom, pos + m[0].length), Buffer.from(subjectTag, 'utf8'));
+        keptFrom = pos + m[0].length;
+        subjectTag = undefined;
+      }
+    }
     pos = nl + 1;
   }
   if (!dropping) parts.push(raw.subarray(keptFrom, headerBytes));

@@ -14,12 +14,15 @@
 
 export type { GatewayConfig } from './config.js';
 export { configSchema, gatewayOptions, loadConfig } from './config.js';
-export type { GatewayOptions } from './gateway.js';
+export type { GatewayMode, GatewayOptions } from './gateway.js';
 export { Gateway, startGateway } from './gateway.js';
 export type { InboundMail, MailFilterOptions, MailOutcome, OwnerResult } from './mail-filter.js';
 export { MailFilter } from './mail-filter.js';
 export type { OwnerMap } from './owners.js';
-export { addressIsOwner } from './owners.js';
-export type { Disposition, OnTimeout, PolicyOptions } from './policy.js';
+export { addressIsOwner, readOwnerMap } from './owners.js';
+export type { PipeOptions } from './pipe.js';
+export { runPipe } from './pipe.js';
+export type { Disposition, OnTimeout, OwnerPolicy, PolicyMap, PolicyOptions } from './policy.js';
 export type { ReinjectEnvelope, ReinjectorOptions, XForward } from './reinjector.js';
 export { createReinjector, Reinjector } from './reinjector.js';
+export { releaseQuarantined } from './release.js';

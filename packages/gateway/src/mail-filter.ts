@@ -1,8 +1,12 @@
-import type { RpcClient } from '@psf/broker';
-import { isPsfError, type ScanRequest } from '@psf/protocol';
+import { type BrokerConnection, OwnerDirectory, Quarantine, type RpcClient } from '@psf/broker';
+import { isPsfError, PsfError, type QuarantinedMail, type ScanRequest, type Verdict } from '@psf/protocol';
+import type { GatewayOptions } from './gateway.js';
 import { rewriteHeaders } from './header-block.js';
-import { groupByOwner, type OwnerMap } from './owners.js';
-import { dispose, disposeFailure, type PolicyOptions, type Settled } from './policy.js';
+import { addressIsOwner, groupByOwner, type OwnerMap } from './owners.js';
+import { dispose, disposeFailure, escalate, type PolicyOptions, policyFor, type Settled } from './policy.js';
+
+type Deliver = Extract<Settled, { kind: 'deliver' }>;
+
 import type { Reinjector, XForward } from './reinjector.js';
 
 /** XFORWARD's "not available" is passed on to Postfix as is, but classifiers get nothing. */
@@ -29,8 +33,10 @@ export interface OwnerResult {
 export interface MailOutcome {
   /** Copies accepted by the reinjection server. */
   copies: number;
-  /** Recipients dropped by policy. */
+  /** Recipients dropped by policy (discard, or reject while others accept). */
   discarded: string[];
+  /** Recipients whose mail went to their owner's quarantine. */
+  quarantined: string[];
   owners: OwnerResult[];
   /** Why a recipient's mail could not be settled (451); recipients not in the map are settled. */
   failed: Map<string, unknown>;
@@ -42,12 +48,22 @@ export interface ProcessOptions {
    * reply per mail) any failure fails the whole mail, before anything is reinjected if it can.
    */
   perRecipient?: boolean;
+  /** Aborted when the client that handed over the mail is gone: then nothing is reinjected. */
+  signal?: AbortSignal;
 }
 
-export interface MailFilterOptions extends PolicyOptions {
+export interface MailFilterOptions extends Omit<PolicyOptions, 'quarantine'> {
   rpc: RpcClient;
   reinjector: Reinjector;
   ownerOf: OwnerMap;
+  /**
+   * Tells which owners run a personal classifier; all other recipients then share one request to
+   * the default classifier. Without it each owner gets a request (the alternate exchange still
+   * brings the unclaimed ones to psf.default).
+   */
+  directory?: { hasPersonalQueue(owner: string): Promise<boolean> };
+  /** Where `quarantine` verdicts go; without it they are delivered tagged. */
+  quarantineStore?: { store(mail: QuarantinedMail): Promise<void> };
   /** Time a classifier has for a verdict. */
   timeoutMs: number;
   /** Only this many leading bytes are sent to classifiers (flagged as truncated). */
@@ -62,23 +78,25 @@ export interface MailFilterOptions extends PolicyOptions {
  */
 export class MailFilter {
   readonly #o: MailFilterOptions;
+  readonly #policy: PolicyOptions;
 
   constructor(options: MailFilterOptions) {
     this.#o = options;
+    this.#policy = { ...options, quarantine: options.quarantineStore !== undefined };
   }
 
   async process(mail: InboundMail, options: ProcessOptions = {}): Promise<MailOutcome> {
-    const { ownerOf, timeoutMs, maxScanBytes } = this.#o;
+    const { timeoutMs, maxScanBytes } = this.#o;
     const truncated = mail.raw.length > maxScanBytes;
     const scanned = truncated ? mail.raw.subarray(0, maxScanBytes) : mail.raw;
     const deadline = Date.now() + timeoutMs;
     const x = mail.xforward;
     const failed = new Map<string, unknown>();
     const owners: OwnerResult[] = [];
-    const settled: Array<{ disposition: Settled; rcpt: string[] }> = [];
+    const settled: Array<{ owner: string; disposition: Settled; rcpt: string[] }> = [];
 
     await Promise.all(
-      [...groupByOwner(mail.rcpt, ownerOf)].map(async ([owner, rcpt], i) => {
+      [...(await this.#requests(mail.rcpt))].map(async ([owner, rcpt], i) => {
         const started = Date.now();
         const request: ScanRequest = {
           id: `${mail.id}.${i}`,
@@ -95,63 +113,159 @@ export class MailFilter {
           deadline,
           mail: scanned,
         };
-        let status: string;
-        try {
-          const disposition = await this.#decide(owner, request);
-          settled.push({ disposition, rcpt });
-          status = disposition.status;
-        } catch (err) {
+        const decided = await this.#decide(owner, request, rcpt).catch((err: unknown) => {
           for (const r of rcpt) failed.set(r, err);
-          status = `tempfail:${isPsfError(err) ? err.code.toLowerCase() : 'internal'}`;
+          const status = `tempfail:${isPsfError(err) ? err.code.toLowerCase() : 'internal'}`;
+          return [{ owner, rcpt, status }];
+        });
+        for (const d of decided) {
+          if ('disposition' in d) settled.push(d);
+          const status = 'disposition' in d ? d.disposition.status : d.status;
+          owners.push({ owner: d.owner, rcpt: d.rcpt.length, status, ms: Date.now() - started });
         }
-        owners.push({ owner, rcpt: rcpt.length, status, ms: Date.now() - started });
       }),
     );
     if (failed.size && !options.perRecipient) throw failed.values().next().value;
+    // Before queue, one 550 when every owner refuses; when only some do, their recipients are
+    // dropped: the others' copies must go through, and one SMTP reply cannot say both.
+    const rejecting = settled.filter((s) => s.disposition.kind === 'reject');
+    if (rejecting.length && rejecting.length === settled.length && !failed.size) {
+      const reasons = rejecting.flatMap((s) =>
+        s.disposition.kind === 'reject' ? s.disposition.reasons : [],
+      );
+      throw new PsfError(
+        'POLICY_REJECT',
+        `rejected by the recipients' classifiers${reasons.length ? `: ${reasons.join(',')}` : ''}`,
+      );
+    }
 
     // Owners whose mail gets the same treatment share one copy.
-    const copies = new Map<string, { headers: Array<readonly [string, string]>; rcpt: string[] }>();
+    const copies = new Map<string, { disposition: Deliver; rcpt: string[] }>();
     const discarded: string[] = [];
-    for (const { disposition, rcpt } of settled) {
-      if (disposition.kind === 'discard') {
-        discarded.push(...rcpt);
+    const quarantined: Array<{ owner: string; rcpt: string[]; verdict: Verdict }> = [];
+    for (const { owner, disposition, rcpt } of settled) {
+      if (disposition.kind === 'quarantine') quarantined.push({ owner, rcpt, verdict: disposition.verdict });
+      if (disposition.kind !== 'deliver') {
+        if (disposition.kind !== 'quarantine') discarded.push(...rcpt);
         continue;
       }
-      const key = JSON.stringify(disposition.headers);
+      const key = JSON.stringify([disposition.headers, disposition.subjectTag]);
       const copy = copies.get(key);
       if (copy) copy.rcpt.push(...rcpt);
-      else copies.set(key, { headers: disposition.headers, rcpt: [...rcpt] });
+      else copies.set(key, { disposition, rcpt: [...rcpt] });
     }
 
+    // Settled for these recipients only once done; a failure is theirs alone (LMTP).
+    const settle = async (rcpt: string[], work: () => Promise<unknown>) => {
+      try {
+        await work();
+      } catch (err) {
+        for (const r of rcpt) failed.set(r, err);
+        throw err;
+      }
+    };
     // Wait for every copy before answering, so the reply never races a copy still in flight.
-    const sent = await Promise.allSettled(
-      [...copies.values()].map(async ({ headers, rcpt }) => {
-        try {
-          await this.#o.reinjector.send(
+    const sent = await Promise.allSettled([
+      ...[...copies.values()].map(({ disposition, rcpt }) =>
+        settle(rcpt, () =>
+          this.#o.reinjector.send(
             { mailFrom: mail.mailFrom, rcpt },
-            rewriteHeaders(mail.raw, headers),
+            rewriteHeaders(mail.raw, disposition.headers, disposition.subjectTag),
             mail.xforward,
-          );
-        } catch (err) {
-          for (const r of rcpt) failed.set(r, err);
-          throw err;
-        }
-      }),
-    );
+            options.signal,
+          ),
+        ),
+      ),
+      ...quarantined.map(({ owner, rcpt, verdict }) =>
+        settle(rcpt, () => this.#store({ id: mail.id, owner, mailFrom: mail.mailFrom, rcpt, verdict }, mail)),
+      ),
+    ]);
     if (failed.size && !options.perRecipient) throw failed.values().next().value;
-    const accepted = sent.filter((r) => r.status === 'fulfilled').length;
-    return { copies: accepted, discarded, owners, failed };
+    const accepted = sent.slice(0, copies.size).filter((r) => r.status === 'fulfilled').length;
+    const held = quarantined.flatMap((q) => q.rcpt).filter((r) => !failed.has(r));
+    return { copies: accepted, discarded, quarantined: held, owners, failed };
   }
 
-  /** The owner's disposition; throws when there is none and the policy says to retry later. */
-  async #decide(owner: string, request: ScanRequest): Promise<Settled> {
+  #store(entry: Pick<QuarantinedMail, 'id' | 'owner' | 'mailFrom' | 'rcpt' | 'verdict'>, mail: InboundMail) {
+    const quarantine = this.#o.quarantineStore;
+    if (!quarantine) throw new PsfError('CONFIG', 'quarantine verdict without a quarantine store');
+    const x = mail.xforward;
+    return quarantine.store({
+      ...entry,
+      quarantinedAt: Date.now(),
+      clientAddr: known(x.addr),
+      helo: known(x.helo),
+      queueId: known(x.ident),
+      mail: mail.raw,
+    });
+  }
+
+  /** Recipients by routing key: personal owners' ids, and '' (psf.default) for everyone else. */
+  async #requests(rcpt: string[]): Promise<Map<string, string[]>> {
+    const byOwner = groupByOwner(rcpt, this.#o.ownerOf);
+    const directory = this.#o.directory;
+    if (!directory) return byOwner;
+    const owners = [...byOwner.keys()];
+    const personal = await Promise.all(owners.map((o) => (o ? directory.hasPersonalQueue(o) : false)));
+    const requests = new Map<string, string[]>();
+    for (const [i, owner] of owners.entries()) {
+      const key = personal[i] ? owner : '';
+      requests.set(key, [...(requests.get(key) ?? []), ...(byOwner.get(owner) ?? [])]);
+    }
+    return requests;
+  }
+
+  /**
+   * What happens to each owner's recipients of one request (the default classifier's verdict
+   * covers many owners, each with their own policy). Throws when there is no verdict and the
+   * timeout policy says to retry later.
+   */
+  async #decide(
+    key: string,
+    request: ScanRequest,
+    rcpt: string[],
+  ): Promise<Array<{ owner: string; rcpt: string[]; disposition: Settled }>> {
+    let verdict: Verdict;
     try {
-      return dispose(await this.#o.rpc.call(owner, request));
+      verdict = await this.#o.rpc.call(key, request);
     } catch (err) {
       if (!isPsfError(err)) throw err;
-      const fallback = disposeFailure(err.code, this.#o);
-      if (fallback.kind === 'tempfail') throw err;
-      return fallback;
+      const disposition = disposeFailure(err.code, this.#policy);
+      if (disposition.kind === 'tempfail') throw err;
+      return [{ owner: key, rcpt, disposition }];
     }
+    return [...groupByOwner(rcpt, this.#o.ownerOf)].map(([owner, list]) => {
+      const policy = policyFor(this.#o.policy, owner);
+      return { owner, rcpt: list, disposition: dispose(escalate(verdict, policy), this.#policy, policy) };
+    });
   }
+}
+
+/** What a gateway or pipe process sets of the pipeline (GatewayOptions' names and defaults). */
+export type PipelineOptions = Pick<
+  GatewayOptions,
+  'ownerOf' | 'timeoutMs' | 'maxScanBytes' | 'onTimeout' | 'policy' | 'quarantine'
+> & { beforeQueue?: boolean };
+
+/** The pipeline as psf-gateway and psf-pipe run it: owner directory and quarantine on the broker. */
+export function createMailFilter(
+  connection: BrokerConnection,
+  rpc: RpcClient,
+  reinjector: Reinjector,
+  options: PipelineOptions,
+): MailFilter {
+  return new MailFilter({
+    rpc,
+    reinjector,
+    ownerOf: options.ownerOf ?? addressIsOwner,
+    directory: new OwnerDirectory({ connection }),
+    ...(options.quarantine === false
+      ? {}
+      : { quarantineStore: new Quarantine({ connection, ...options.quarantine }) }),
+    timeoutMs: options.timeoutMs ?? 10_000,
+    maxScanBytes: options.maxScanBytes ?? 1024 * 1024,
+    onTimeout: options.onTimeout ?? 'accept',
+    beforeQueue: options.beforeQueue ?? false,
+    ...(options.policy ? { policy: options.policy } : {}),
+  });
 }

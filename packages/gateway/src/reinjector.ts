@@ -69,6 +69,7 @@ interface Settings {
 
 interface Transaction {
   envelope: ReinjectEnvelope;
+  signal: AbortSignal | undefined;
   data: Buffer;
   eightBit: boolean;
   utf8: boolean;
@@ -212,6 +213,11 @@ class Connection {
       else await this.reset();
       throw failed ?? refused('DATA', data);
     }
+    if (tx.signal?.aborted) {
+      // The mail's sender is gone (before-queue: Postfix timed out and told its client 451):
+      // finishing now would deliver a mail the client will send again.
+      throw this.fail(new PsfError('ABORTED', 'client gone: reinjection abandoned before the data'));
+    }
     this.bodyStarted = true;
     this.write(tx.data);
     const final = await this.read();
@@ -354,19 +360,23 @@ export class Reinjector {
 
   /**
    * Delivers `message` (raw RFC 5322 bytes, any line endings) to the envelope's recipients.
-   * All recipients are accepted or the mail is not sent.
+   * All recipients are accepted or the mail is not sent. Once `signal` is aborted the mail is
+   * not sent (PsfError ABORTED), unless its data is already on the wire.
    */
   async send(
     envelope: ReinjectEnvelope,
     message: Buffer,
     xforward: XForward = {},
+    signal?: AbortSignal,
   ): Promise<{ reply: string }> {
     if (this.closing) throw new PsfError('SHUTTING_DOWN', 'reinjector is closing');
+    if (signal?.aborted) throw new PsfError('ABORTED', 'client gone: nothing reinjected');
     const addresses = [envelope.mailFrom, ...envelope.rcpt];
     const bad = addresses.find((address) => BAD_ADDRESS.test(address));
     if (bad !== undefined) throw new PsfError('REINJECT_REJECTED', `bad address ${JSON.stringify(bad)}`);
     const tx: Transaction = {
       envelope,
+      signal,
       data: toSmtpData(message),
       eightBit: !isAscii(message),
       utf8: addresses.some((address) => NON_ASCII.test(address)),

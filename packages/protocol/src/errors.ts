@@ -19,6 +19,10 @@ export type PsfErrorCode =
   | 'REINJECT_TEMPFAIL'
   /** The reinjection server answered 5xx. */
   | 'REINJECT_REJECTED'
+  /** A classifier's verdict refused the mail (before-queue mode: 550 to the sending client). */
+  | 'POLICY_REJECT'
+  /** The SMTP client that handed over the mail is gone; nothing may be delivered for it. */
+  | 'ABORTED'
   /** The component is shutting down. */
   | 'SHUTTING_DOWN'
   /** Bad options or configuration. */
@@ -31,6 +35,7 @@ const TEMPORARY: ReadonlySet<PsfErrorCode> = new Set([
   'BAD_VERDICT',
   'CLASSIFIER_FAILED',
   'REINJECT_TEMPFAIL',
+  'ABORTED',
   'SHUTTING_DOWN',
 ]);
 

@@ -21,6 +21,10 @@ export {
   isValidOwner,
   MailHeader,
   OWNED_HEADER_PREFIXES,
+  QUARANTINE_QUEUE_PREFIX,
+  QUARANTINED_TYPE,
+  QuarantineHeader,
+  quarantineQueue,
   RequestHeader,
   SCAN_EXCHANGE,
   SCAN_REQUEST_TYPE,
@@ -29,6 +33,8 @@ export {
   userQueue,
   VERDICT_TYPE,
 } from './names.js';
+export type { QuarantinedMail } from './quarantined.js';
+export { decodeQuarantined, encodeQuarantined } from './quarantined.js';
 export type { EncodedMessage, ScanEnvelope, ScanRequest } from './scan-request.js';
 export { decodeScanRequest, encodeScanRequest } from './scan-request.js';
 export type { Verdict, VerdictAction } from './verdict.js';

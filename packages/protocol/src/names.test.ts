@@ -11,7 +11,7 @@ describe('names', () => {
     expect(isValidOwner('')).toBe(false);
     expect(isValidOwner('a b')).toBe(false);
     expect(isValidOwner('a\nb')).toBe(false);
-    expect(isValidOwner('x'.repeat(246))).toBe(true);
-    expect(isValidOwner('x'.repeat(247))).toBe(false);
+    expect(isValidOwner('x'.repeat(240))).toBe(true);
+    expect(isValidOwner('x'.repeat(241))).toBe(false);
   });
 });

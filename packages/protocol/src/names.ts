@@ -19,6 +19,8 @@ export const DEAD_LETTER_EXCHANGE = 'psf.dlx';
 export const DEAD_QUEUE = 'psf.dead';
 /** The queue-name prefix of personal queues. */
 export const USER_QUEUE_PREFIX = 'psf.user.';
+/** The queue-name prefix of per-owner quarantines. */
+export const QUARANTINE_QUEUE_PREFIX = 'psf.quarantine.';
 /** RabbitMQ's pseudo-queue for direct reply-to. */
 export const DIRECT_REPLY_TO = 'amq.rabbitmq.reply-to';
 
@@ -42,6 +44,19 @@ export const RequestHeader = {
   deadline: 'psf-deadline',
 } as const;
 
+/** AMQP headers of a quarantined mail (besides psf-mail-from and psf-rcpt). */
+export const QuarantineHeader = {
+  owner: 'psf-owner',
+  verdict: 'psf-verdict',
+  quarantinedAt: 'psf-quarantined-at',
+  clientAddr: 'psf-client-addr',
+  helo: 'psf-helo',
+  queueId: 'psf-queue-id',
+} as const;
+
+/** AMQP `type` of a quarantined mail (body: the raw mail). */
+export const QUARANTINED_TYPE = 'psf.quarantined.v1';
+
 /** Mail headers psf writes on delivery; incoming copies are stripped first. */
 export const MailHeader = {
   status: 'X-PSF-Status',
@@ -55,7 +70,8 @@ export const MailHeader = {
 export const OWNED_HEADER_PREFIXES = ['x-psf-', 'x-spam-'] as const;
 
 // A routing key and the queue name built from it must fit AMQP's 255-byte short string.
-const MAX_OWNER_BYTES = 255 - USER_QUEUE_PREFIX.length;
+// The quarantine prefix is the longer of the two.
+const MAX_OWNER_BYTES = 255 - QUARANTINE_QUEUE_PREFIX.length;
 
 /** Whether `owner` can be a routing key and part of a queue name. */
 export function isValidOwner(owner: string): boolean {
@@ -70,4 +86,9 @@ export function isValidOwner(owner: string): boolean {
 /** The personal queue of a mailbox owner: `psf.user.<owner>`. */
 export function userQueue(owner: string): string {
   return USER_QUEUE_PREFIX + owner;
+}
+
+/** The quarantine queue of a mailbox owner: `psf.quarantine.<owner>`. */
+export function quarantineQueue(owner: string): string {
+  return QUARANTINE_QUEUE_PREFIX + owner;
 }

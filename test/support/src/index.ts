@@ -9,6 +9,7 @@
  * await sink.waitFor(1, 10_000);
  * ```
  */
+export { bundle, type NodeCommandOptions, writeNodeCommand } from './bundle.js';
 export { freePort, type SendMailOptions, sendMail } from './net.js';
 export {
   type PostfixInstance,

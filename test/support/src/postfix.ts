@@ -1,21 +1,28 @@
 import { execFile, execFileSync } from 'node:child_process';
 import { chmod, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort } from './net.js';
 
 const SCRIPT = fileURLToPath(new URL('../../../scripts/postfix-instance.sh', import.meta.url));
 
-export type PostfixMode = 'plain' | 'after-queue-smtp' | 'after-queue-lmtp';
-const usesFilter = (mode: PostfixMode) => mode !== 'plain';
+export type PostfixMode = 'plain' | 'after-queue-smtp' | 'after-queue-lmtp' | 'before-queue' | 'pipe';
+const usesFilter = (mode: PostfixMode) => mode !== 'plain' && mode !== 'pipe';
 
 export interface StartPostfixOptions {
   mode: PostfixMode;
   /** Where Postfix relays every mail (relayhost). */
   sinkPort: number;
-  /** after-queue-smtp: where the content filter listens; a free port (nobody listening) if omitted. */
+  /** Where the content filter listens; a free port (nobody listening) if omitted. */
   filterPort?: number;
+  /** main.cf lines appended last (they override the mode's snippets), e.g. `smtpd_proxy_timeout = 3s`. */
+  mainCf?: string[];
+  /**
+   * pipe: the command pipe(8) runs as nobody for each mail. A relative path names a file in the
+   * instance's dir, which may be written after start: Postfix runs it only when mail comes.
+   */
+  pipeCommand?: string;
 }
 
 /** One entry of `postqueue -j`. */
@@ -87,6 +94,8 @@ export async function startPostfix(opts: StartPostfixOptions): Promise<PostfixIn
       if (opts.filterPort !== undefined) ports[2] = opts.filterPort;
       const args = ['start', dir, '--mode', mode, '--public', `${ports[0]}`, '--sink', `${sinkPort}`];
       args.push('--reinject', `${ports[1]}`, ...(usesFilter(mode) ? ['--filter', `${ports[2]}`] : []));
+      for (const line of opts.mainCf ?? []) args.push('--main-cf', line);
+      if (opts.pipeCommand) args.push('--pipe-command', resolve(dir, opts.pipeCommand));
       try {
         running.add(dir);
         await script(args);

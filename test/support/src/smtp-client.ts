@@ -116,6 +116,11 @@ export class SmtpSession {
     return replies;
   }
 
+  /** Drops the connection without QUIT, as a client that gave up would. */
+  destroy(): void {
+    this.#socket.destroy();
+  }
+
   async close(): Promise<void> {
     if (!this.#closed) await this.command('QUIT');
     this.#socket.destroy();

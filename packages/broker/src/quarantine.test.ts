@@ -1,0 +1,79 @@
+import type { QuarantinedMail } from '@psf/protocol';
+import { createVhost, type Vhost } from '@psf/testkit';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BrokerConnection } from './connection.js';
+import { Quarantine } from './quarantine.js';
+
+let vhost: Vhost;
+let conn: BrokerConnection;
+
+const mail = (id: string, owner = 'alice@example.org'): QuarantinedMail => ({
+  id,
+  owner,
+  mailFrom: 'spammer@example.net',
+  rcpt: [owner],
+  verdict: { v: 1, action: 'quarantine', score: 12, reasons: ['BAYES_99'] },
+  quarantinedAt: 1_800_000_000_000,
+  clientAddr: '192.0.2.9',
+  mail: Buffer.from(`Subject: ${id}\r\n\r\nbody\r\n`),
+});
+
+beforeAll(async () => {
+  vhost = await createVhost();
+  conn = await BrokerConnection.open({ url: vhost.url });
+  await conn.waitForConnect(10_000);
+});
+
+afterAll(async () => {
+  await conn?.close();
+  await vhost?.close();
+});
+
+describe('Quarantine', () => {
+  it('stores, lists per owner (oldest first, without the bytes), and keeps the order after a look', async () => {
+    const q = new Quarantine({ connection: conn });
+    await q.store(mail('m1'));
+    await q.store(mail('m2'));
+    await q.store(mail('b1', 'bob@example.org'));
+    const list = await q.list('alice@example.org');
+    expect(list.map((e) => e.id)).toEqual(['m1', 'm2']);
+    expect(list[0]).toMatchObject({
+      owner: 'alice@example.org',
+      rcpt: ['alice@example.org'],
+      clientAddr: '192.0.2.9',
+      size: 21,
+    });
+    expect(list[0]?.verdict.reasons).toEqual(['BAYES_99']);
+    expect((await q.list('alice@example.org')).map((e) => e.id)).toEqual(['m1', 'm2']);
+    expect((await q.list('bob@example.org')).map((e) => e.id)).toEqual(['b1']);
+  });
+
+  it('take() removes a mail only when its use succeeds; delete() removes it', async () => {
+    const q = new Quarantine({ connection: conn });
+    await q.store(mail('t1', 'carol@example.org'));
+    await q.store(mail('t2', 'carol@example.org'));
+    await expect(
+      q.take('carol@example.org', 't1', async () => {
+        throw new Error('reinjection refused');
+      }),
+    ).rejects.toThrow(/reinjection refused/);
+    expect((await q.list('carol@example.org')).map((e) => e.id)).toEqual(['t1', 't2']);
+    let got: QuarantinedMail | undefined;
+    expect(
+      await q.take('carol@example.org', 't1', async (m) => {
+        got = m;
+      }),
+    ).toBe(true);
+    expect(got?.mail.toString()).toBe('Subject: t1\r\n\r\nbody\r\n');
+    expect(await q.take('carol@example.org', 'nope', async () => {})).toBe(false);
+    expect(await q.delete('carol@example.org', 't2')).toBe(true);
+    expect(await q.list('carol@example.org')).toEqual([]);
+  });
+
+  it('forgets mail after the retention time', async () => {
+    const q = new Quarantine({ connection: conn, retentionMs: 200 });
+    await q.store(mail('old', 'dave@example.org'));
+    await new Promise((r) => setTimeout(r, 400));
+    expect(await q.list('dave@example.org')).toEqual([]);
+  });
+});

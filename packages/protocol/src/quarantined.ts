@@ -1,0 +1,87 @@
+import { z } from 'zod';
+import { PsfError } from './errors.js';
+import { QUARANTINED_TYPE, QuarantineHeader, RequestHeader } from './names.js';
+import { type Verdict, verdictSchema } from './verdict.js';
+import type { WireMessage } from './wire.js';
+
+/** A mail held in an owner's quarantine, with what is needed to release it. */
+export interface QuarantinedMail {
+  /** The gateway's mail id (the AMQP message id). */
+  id: string;
+  owner: string;
+  mailFrom: string;
+  /** The owner's recipients: a release delivers to these only. */
+  rcpt: string[];
+  verdict: Verdict;
+  /** Epoch ms. */
+  quarantinedAt: number;
+  clientAddr?: string | undefined;
+  helo?: string | undefined;
+  queueId?: string | undefined;
+  /** The raw mail as received (before psf's headers). */
+  mail: Buffer;
+}
+
+export function encodeQuarantined(q: QuarantinedMail) {
+  const headers: Record<string, unknown> = {
+    [RequestHeader.mailFrom]: q.mailFrom,
+    [RequestHeader.rcpt]: q.rcpt,
+    [QuarantineHeader.owner]: q.owner,
+    [QuarantineHeader.verdict]: JSON.stringify(q.verdict),
+    [QuarantineHeader.quarantinedAt]: q.quarantinedAt,
+  };
+  if (q.clientAddr) headers[QuarantineHeader.clientAddr] = q.clientAddr;
+  if (q.helo) headers[QuarantineHeader.helo] = q.helo;
+  if (q.queueId) headers[QuarantineHeader.queueId] = q.queueId;
+  return {
+    content: q.mail,
+    properties: { contentType: 'message/rfc822', type: QUARANTINED_TYPE, messageId: q.id, headers },
+  };
+}
+
+const amqpNumber = z.union([z.number(), z.bigint(), z.string().regex(/^\d+$/)]).transform(Number);
+const headersSchema = z.object({
+  [RequestHeader.mailFrom]: z.string(),
+  [RequestHeader.rcpt]: z.array(z.string()).min(1),
+  [QuarantineHeader.owner]: z.string(),
+  [QuarantineHeader.verdict]: z.string().transform((s, ctx) => {
+    const parsed = verdictSchema.safeParse(JSON.parse(s));
+    if (!parsed.success) ctx.addIssue({ code: 'custom', message: 'bad verdict' });
+    return parsed.data as Verdict;
+  }),
+  [QuarantineHeader.quarantinedAt]: amqpNumber,
+  [QuarantineHeader.clientAddr]: z.string().optional(),
+  [QuarantineHeader.helo]: z.string().optional(),
+  [QuarantineHeader.queueId]: z.string().optional(),
+});
+
+/** Reads a quarantined mail off the wire; throws PsfError `BAD_REQUEST` naming what is wrong. */
+export function decodeQuarantined(
+  msg: WireMessage & { properties: { messageId?: unknown } },
+): QuarantinedMail {
+  const id = msg.properties.messageId;
+  if (msg.properties.type !== QUARANTINED_TYPE || typeof id !== 'string') {
+    throw new PsfError('BAD_REQUEST', 'not a quarantined mail');
+  }
+  let parsed: ReturnType<typeof headersSchema.safeParse>;
+  try {
+    parsed = headersSchema.safeParse(msg.properties.headers ?? {});
+  } catch (cause) {
+    throw new PsfError('BAD_REQUEST', 'quarantined mail with an unreadable verdict', { cause });
+  }
+  if (!parsed.success)
+    throw new PsfError('BAD_REQUEST', `bad quarantine headers: ${z.prettifyError(parsed.error)}`);
+  const h = parsed.data;
+  return {
+    id,
+    owner: h[QuarantineHeader.owner],
+    mailFrom: h[RequestHeader.mailFrom],
+    rcpt: h[RequestHeader.rcpt],
+    verdict: h[QuarantineHeader.verdict],
+    quarantinedAt: h[QuarantineHeader.quarantinedAt],
+    clientAddr: h[QuarantineHeader.clientAddr],
+    helo: h[QuarantineHeader.helo],
+    queueId: h[QuarantineHeader.queueId],
+    mail: msg.content,
+  };
+}
