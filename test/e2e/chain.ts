@@ -3,7 +3,15 @@ import { type Classifier, type Handler, startClassifier } from '@psf/client-sdk'
 import { classify } from '@psf/example-keyword-classifier';
 import { type Gateway, type GatewayOptions, startGateway } from '@psf/gateway';
 import { DEFAULT_QUEUE } from '@psf/protocol';
-import { createVhost, type Sink, type SinkOptions, startSink, type Vhost } from '@psf/testkit';
+import {
+  createVhost,
+  freePort,
+  type Sink,
+  type SinkOptions,
+  startPostfix,
+  startSink,
+  type Vhost,
+} from '@psf/testkit';
 import amqp from 'amqplib';
 
 export interface Chain extends AsyncDisposable {
@@ -63,6 +71,30 @@ export async function startChain(o: ChainOptions = {}): Promise<Chain> {
       await Promise.all(classifiers.map((c) => c.close()));
       await sink.close();
       await vhost.close();
+    },
+  };
+}
+
+// The whole path: mail in on Postfix's port -> content_filter -> gateway -> RabbitMQ -> keyword
+// classifier -> gateway -> Postfix's reinjection smtpd -> Postfix relays to the test's sink.
+export async function throughPostfix(opts: ChainOptions & { mainCf?: string[] } = {}) {
+  const filterPort = await freePort();
+  const sink = await startSink();
+  const mode = opts.gateway?.mode ?? 'after-queue-smtp';
+  const pf = await startPostfix({ mode, sinkPort: sink.port, filterPort, mainCf: opts.mainCf ?? [] });
+  const chain = await startChain({
+    ...opts,
+    reinjectPort: pf.reinjectPort,
+    gateway: { ...opts.gateway, listen: { port: filterPort } },
+  });
+  return {
+    sink,
+    pf,
+    chain,
+    async [Symbol.asyncDispose]() {
+      await chain[Symbol.asyncDispose]();
+      await pf[Symbol.asyncDispose]();
+      await sink.close();
     },
   };
 }

@@ -1,3 +1,6 @@
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { assertUserQueue } from '@psf/broker';
 import { openSmtp, SmtpSession } from '@psf/testkit';
 import amqp from 'amqplib';
@@ -267,6 +270,35 @@ describe('gateway without Postfix', () => {
     expect(header(of('dave@example.org'), 'X-Spam-Flag')).toBe('NO');
     expect(header(of('erin@example.org'), 'Subject')).toBe('[SPAM] lunch tomorrow?');
     expect(header(of('erin@example.org'), 'X-PSF-Status')).toBeUndefined();
+  });
+
+  it('spools a big mail to disk and delivers it byte for byte, leaving no spool file behind', async () => {
+    const spool = await mkdtemp(join(tmpdir(), 'psf-spool-e2e-'));
+    try {
+      let spooledWhileScanning: string[] = [];
+      let scanned = 0;
+      await using chain = await startChain({
+        gateway: { spool: { dir: spool, memoryBytes: 64 * 1024 }, maxScanBytes: 32 * 1024 },
+        defaultHandler: async (mail) => {
+          spooledWhileScanning = await readdir(spool);
+          scanned = mail.raw.length;
+          return { v: 1, action: 'accept' };
+        },
+      });
+      await using smtp = await openSmtp(chain.gateway.address.port);
+      const line = `${'y'.repeat(76)}\r\n`;
+      const raw = HAM('a@example.org').replace('Shall we meet at noon?\r\n', line.repeat(40_000)); // ~3 MB
+      expect((await smtp.send({ from: 'b@example.net', to: ['a@example.org'], raw })).code).toBe(250);
+      const [m] = await chain.sink.waitFor(1, 10_000);
+      const got = m!.raw.toString('latin1');
+      expect(got.slice(got.indexOf('From: Bob'))).toBe(raw);
+      expect(header(m!.raw, 'X-Spam-Flag')).toBe('NO');
+      expect(spooledWhileScanning).toHaveLength(1);
+      expect(scanned).toBe(32 * 1024);
+      expect(await readdir(spool)).toEqual([]);
+    } finally {
+      await rm(spool, { recursive: true, force: true });
+    }
   });
 
   it('LMTP: answers per recipient, deferring only the owner whose classifier failed', async () => {

@@ -1,9 +1,9 @@
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { freePort, sendMail, startPostfix, startSink, startTcpProxy } from '@psf/testkit';
+import { sendMail, startTcpProxy } from '@psf/testkit';
 import { describe, expect, it, vi } from 'vitest';
-import { type ChainOptions, header, startChain } from './chain.js';
+import { header, throughPostfix } from './chain.js';
 
 const cli = fileURLToPath(new URL('../../packages/gateway/dist/quarantine-cli.js', import.meta.url));
 /** The built psf-quarantine command (npm test builds before testing). */
@@ -15,30 +15,6 @@ const quarantineCli = (args: string[], env: Record<string, string>) =>
     (r) => ({ code: 0, ...r }),
     (e: { code: number; stdout: string; stderr: string }) => e,
   );
-
-// The whole path: mail in on Postfix's port -> content_filter -> gateway -> RabbitMQ -> keyword
-// classifier -> gateway -> Postfix's reinjection smtpd -> Postfix relays to the test's sink.
-async function throughPostfix(opts: ChainOptions & { mainCf?: string[] } = {}) {
-  const filterPort = await freePort();
-  const sink = await startSink();
-  const mode = opts.gateway?.mode ?? 'after-queue-smtp';
-  const pf = await startPostfix({ mode, sinkPort: sink.port, filterPort, mainCf: opts.mainCf ?? [] });
-  const chain = await startChain({
-    ...opts,
-    reinjectPort: pf.reinjectPort,
-    gateway: { ...opts.gateway, listen: { port: filterPort } },
-  });
-  return {
-    sink,
-    pf,
-    chain,
-    async [Symbol.asyncDispose]() {
-      await chain[Symbol.asyncDispose]();
-      await pf[Symbol.asyncDispose]();
-      await sink.close();
-    },
-  };
-}
 
 describe('through a real Postfix (after-queue content_filter)', () => {
   it('delivers spam tagged and ham clean, with the real client in the reinjection log', async () => {

@@ -28,6 +28,7 @@ export const configSchema = z
       .min(1024)
       .default(1024 * 1024),
     maxSessions: z.coerce.number().int().min(1).max(10_000).default(100),
+    spoolDir: z.string().min(1).optional(),
     replyMode: z.enum(['direct', 'queue']).default('direct'),
     ownerMap: z.string().min(1).optional(),
     policy: policyMapSchema.optional(),
@@ -51,6 +52,7 @@ const ENV: Record<string, keyof GatewayConfig> = {
   PSF_ON_TIMEOUT: 'onTimeout',
   PSF_MAX_SCAN_BYTES: 'maxScanBytes',
   PSF_MAX_SESSIONS: 'maxSessions',
+  PSF_SPOOL_DIR: 'spoolDir',
   PSF_REPLY_MODE: 'replyMode',
   PSF_OWNER_MAP: 'ownerMap',
   PSF_QUARANTINE: 'quarantine',
@@ -87,6 +89,7 @@ export function gatewayOptions(config: GatewayConfig): GatewayOptions {
     onTimeout: config.onTimeout,
     maxScanBytes: config.maxScanBytes,
     maxSessions: config.maxSessions,
+    ...(config.spoolDir ? { spool: { dir: config.spoolDir } } : {}),
     replyMode: config.replyMode,
     ...(config.ownerMap ? { ownerOf: readOwnerMap(config.ownerMap) } : {}),
     ...(config.policy ? { policy: config.policy } : {}),

@@ -11,6 +11,7 @@ import {
 import { isPsfError, PsfError } from '@psf/protocol';
 import { SMTPServer, type SMTPServerDataStream, type SMTPServerSession } from 'smtp-server';
 import { messageId } from './header-block.js';
+import { MailBody, type SpoolOptions, spoolOptions } from './mail-body.js';
 import { createMailFilter, type MailFilter } from './mail-filter.js';
 import type { OwnerMap } from './owners.js';
 import type { OnTimeout, PolicyMap } from './policy.js';
@@ -53,6 +54,11 @@ export interface GatewayOptions {
    */
   quarantine?: { retentionMs?: number } | false;
   replyMode?: ReplyMode;
+  /**
+   * Mails bigger than `memoryBytes` (default 1 MiB, at least maxScanBytes) are spooled to a file
+   * in `dir` (default the OS temp dir) instead of being held in memory.
+   */
+  spool?: SpoolOptions;
   /** Name in the SMTP banner. Default 'psf-gateway'. */
   hostname?: string;
   logger?: Logger;
@@ -72,15 +78,6 @@ function xforwardOf(session: SMTPServerSession): XForward {
   return x;
 }
 
-function readAll(stream: SMTPServerDataStream): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    stream.on('data', (c: Buffer) => chunks.push(c));
-    stream.on('end', () => resolve(Buffer.concat(chunks)));
-    stream.on('error', reject);
-  });
-}
-
 /**
  * The after-queue content filter: Postfix's `content_filter` hands it each mail over SMTP; it asks
  * the owners' classifiers over RabbitMQ and reinjects the mail (one copy per group of verdicts)
@@ -95,6 +92,7 @@ export class Gateway {
   readonly #log: Logger;
   readonly #inFlight = new Set<Promise<unknown>>();
   readonly #lmtp: boolean;
+  readonly #spool: SpoolOptions;
   /** Per session, aborted when the client disconnects (before-queue: Postfix gave up on us). */
   readonly #sessions = new Map<string, AbortController>();
   #closing = false;
@@ -103,6 +101,7 @@ export class Gateway {
     const log = options.logger ?? silentLogger;
     this.#log = log;
     const mode = options.mode ?? 'after-queue-smtp';
+    this.#spool = spoolOptions(options);
     this.#lmtp = mode === 'after-queue-lmtp';
     this.#connection = connection;
     this.#rpc = new RpcClient({
@@ -198,7 +197,9 @@ export class Gateway {
   ): Promise<string | Array<string | Error>> {
     const id = randomBytes(9).toString('base64url');
     const started = Date.now();
-    const raw = await readAll(stream);
+    const body = await MailBody.receive(stream, this.#spool).catch((err: unknown) => {
+      throw failureReply(err, id);
+    });
     const xforward = xforwardOf(session);
     const mailFrom = session.envelope.mailFrom ? session.envelope.mailFrom.address : '';
     const rcpt = session.envelope.rcptTo.map((r) => r.address);
@@ -206,17 +207,18 @@ export class Gateway {
       event: 'mail',
       id,
       queueId: xforward.ident,
-      messageId: messageId(raw),
+      messageId: messageId(body.head),
       from: mailFrom,
       rcpt,
-      size: raw.length,
+      size: body.size,
+      ...(body.spooled ? { spooled: true } : {}),
     };
     try {
       if (this.#closing) throw new PsfError('SHUTTING_DOWN', 'gateway closing');
       const aborter = new AbortController();
       this.#sessions.set(session.id, aborter);
       const { failed, discarded, quarantined, copies, owners } = await this.#filter.process(
-        { id, mailFrom, rcpt, raw, xforward },
+        { id, mailFrom, rcpt, body, xforward },
         { perRecipient: this.#lmtp, signal: aborter.signal },
       );
       const counts = { copies, discarded: discarded.length, quarantined: quarantined.length };
@@ -254,6 +256,8 @@ export class Gateway {
         rejected ? 'mail rejected' : 'mail deferred',
       );
       throw reply;
+    } finally {
+      await body.dispose();
     }
   }
 

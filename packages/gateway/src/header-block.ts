@@ -21,45 +21,59 @@ function isOwned(line: Buffer): boolean {
 const SUBJECT = /^subject[ \t]*:[ \t]?/i;
 
 /**
- * The mail with every incoming X-PSF-* and X-Spam-* field removed (so no sender can spoof a
- * verdict), `add` prepended, and `subjectTag` put before the Subject (unless it starts with it
- * already). Fields are cut with their folded continuation lines. The body is shared, not copied.
+ * The new header block for a mail that starts with `head`: every incoming X-PSF-* and X-Spam-*
+ * field removed (so no sender can spoof a verdict), `add` prepended, and `subjectTag` put before
+ * the Subject (unless it starts with it already). Fields are cut with their folded continuation
+ * lines. The result replaces `head[0, consumed)`; the rest of the mail follows unchanged.
+ * `complete` says whether `head` is the whole mail; if not and the header block does not end
+ * within it, only its complete lines are rewritten.
  */
-export function rewriteHeaders(
-  raw: Buffer,
+export function rewriteHead(
+  head: Buffer,
+  complete: boolean,
   add: ReadonlyArray<readonly [string, string]>,
   subjectTag?: string,
-): Buffer {
-  const end = headerEnd(raw);
-  const headerBytes = end === -1 ? raw.length : end;
+): { header: Buffer; consumed: number } {
+  const end = headerEnd(head);
+  const headerBytes = end !== -1 ? end : complete ? head.length : head.lastIndexOf(10) + 1;
   const parts: Buffer[] = add.map(([name, value]) => Buffer.from(`${name}: ${value}\r\n`, 'utf8'));
   let dropping = false;
   let keptFrom = 0;
   let pos = 0;
   while (pos < headerBytes) {
-    let nl = raw.indexOf(10, pos);
+    let nl = head.indexOf(10, pos);
     if (nl === -1 || nl >= headerBytes) nl = headerBytes - 1;
-    const line = raw.subarray(pos, nl + 1);
+    const line = head.subarray(pos, nl + 1);
     const continuation = line[0] === 0x20 || line[0] === 0x09;
     const drop: boolean = continuation ? dropping : isOwned(line);
-    if (drop && !dropping) parts.push(raw.subarray(keptFrom, pos));
+    if (drop && !dropping) parts.push(head.subarray(keptFrom, pos));
     if (!drop && dropping) keptFrom = pos;
     dropping = drop;
     if (subjectTag && !drop && !continuation) {
       const m = SUBJECT.exec(line.toString('latin1'));
       if (m && !line.subarray(m[0].length).toString('utf8').startsWith(subjectTag)) {
         // Split the kept run around the insertion point; the tag is written as UTF-8.
-        parts.push(raw.subarray(keptFrom, pos + m[0].length), Buffer.from(subjectTag, 'utf8'));
+        parts.push(head.subarray(keptFrom, pos + m[0].length), Buffer.from(subjectTag, 'utf8'));
         keptFrom = pos + m[0].length;
         subjectTag = undefined;
       }
     }
     pos = nl + 1;
   }
-  if (!dropping) parts.push(raw.subarray(keptFrom, headerBytes));
-  if (end === -1 && raw.length > 0 && raw[raw.length - 1] !== 10) parts.push(CRLF);
-  parts.push(raw.subarray(headerBytes));
-  return Buffer.concat(parts);
+  if (!dropping) parts.push(head.subarray(keptFrom, headerBytes));
+  // A mail of headers only, without a final line end.
+  if (complete && end === -1 && head.length > 0 && head[head.length - 1] !== 10) parts.push(CRLF);
+  return { header: Buffer.concat(parts), consumed: headerBytes };
+}
+
+/** rewriteHead for a mail held in memory: the whole rewritten mail. The body is not copied twice. */
+export function rewriteHeaders(
+  raw: Buffer,
+  add: ReadonlyArray<readonly [string, string]>,
+  subjectTag?: string,
+): Buffer {
+  const { header, consumed } = rewriteHead(raw, true, add, subjectTag);
+  return Buffer.concat([header, raw.subarray(consumed)]);
 }
 
 /** The Message-ID of the mail, for logs; undefined when it has none. */

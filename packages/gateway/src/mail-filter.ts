@@ -1,16 +1,38 @@
+import { isAscii } from 'node:buffer';
+import { Readable } from 'node:stream';
 import { type BrokerConnection, OwnerDirectory, Quarantine, type RpcClient } from '@psf/broker';
 import { isPsfError, PsfError, type QuarantinedMail, type ScanRequest, type Verdict } from '@psf/protocol';
 import type { GatewayOptions } from './gateway.js';
-import { rewriteHeaders } from './header-block.js';
+import { rewriteHead } from './header-block.js';
+import type { MailBody } from './mail-body.js';
 import { addressIsOwner, groupByOwner, type OwnerMap } from './owners.js';
 import { dispose, disposeFailure, escalate, type PolicyOptions, policyFor, type Settled } from './policy.js';
 
 type Deliver = Extract<Settled, { kind: 'deliver' }>;
 
-import type { Reinjector, XForward } from './reinjector.js';
+import type { MessageSource, Reinjector, XForward } from './reinjector.js';
 
 /** XFORWARD's "not available" is passed on to Postfix as is, but classifiers get nothing. */
 const known = (value: string | undefined) => (value === '[UNAVAILABLE]' ? undefined : value);
+
+/** The mail with its header block rewritten (see rewriteHead), read from memory or the spool. */
+function withHeaders(
+  body: MailBody,
+  add: ReadonlyArray<readonly [string, string]>,
+  subjectTag: string | undefined,
+): MessageSource {
+  const { header, consumed } = rewriteHead(body.head, !body.spooled, add, subjectTag);
+  return {
+    eightBit: body.eightBit || !isAscii(header),
+    open: () =>
+      Readable.from(
+        (async function* () {
+          yield header;
+          yield* body.stream(consumed);
+        })(),
+      ),
+  };
+}
 
 /** A mail as the gateway received it from Postfix. */
 export interface InboundMail {
@@ -18,7 +40,8 @@ export interface InboundMail {
   id: string;
   mailFrom: string;
   rcpt: string[];
-  raw: Buffer;
+  /** The mail as received (in memory, or spooled when big). */
+  body: MailBody;
   /** The real client, as Postfix forwarded it; passed on when reinjecting. */
   xforward: XForward;
 }
@@ -87,8 +110,9 @@ export class MailFilter {
 
   async process(mail: InboundMail, options: ProcessOptions = {}): Promise<MailOutcome> {
     const { timeoutMs, maxScanBytes } = this.#o;
-    const truncated = mail.raw.length > maxScanBytes;
-    const scanned = truncated ? mail.raw.subarray(0, maxScanBytes) : mail.raw;
+    const truncated = mail.body.size > maxScanBytes;
+    // The body keeps at least maxScanBytes in memory (see gateway.ts), so this is all we need.
+    const scanned = mail.body.head.subarray(0, maxScanBytes);
     const deadline = Date.now() + timeoutMs;
     const x = mail.xforward;
     const failed = new Map<string, unknown>();
@@ -108,7 +132,7 @@ export class MailFilter {
             helo: known(x.helo),
             queueId: known(x.ident),
           },
-          size: mail.raw.length,
+          size: mail.body.size,
           truncated,
           deadline,
           mail: scanned,
@@ -170,7 +194,7 @@ export class MailFilter {
         settle(rcpt, () =>
           this.#o.reinjector.send(
             { mailFrom: mail.mailFrom, rcpt },
-            rewriteHeaders(mail.raw, disposition.headers, disposition.subjectTag),
+            withHeaders(mail.body, disposition.headers, disposition.subjectTag),
             mail.xforward,
             options.signal,
           ),
@@ -186,7 +210,10 @@ export class MailFilter {
     return { copies: accepted, discarded, quarantined: held, owners, failed };
   }
 
-  #store(entry: Pick<QuarantinedMail, 'id' | 'owner' | 'mailFrom' | 'rcpt' | 'verdict'>, mail: InboundMail) {
+  async #store(
+    entry: Pick<QuarantinedMail, 'id' | 'owner' | 'mailFrom' | 'rcpt' | 'verdict'>,
+    mail: InboundMail,
+  ) {
     const quarantine = this.#o.quarantineStore;
     if (!quarantine) throw new PsfError('CONFIG', 'quarantine verdict without a quarantine store');
     const x = mail.xforward;
@@ -196,7 +223,7 @@ export class MailFilter {
       clientAddr: known(x.addr),
       helo: known(x.helo),
       queueId: known(x.ident),
-      mail: mail.raw,
+      mail: await mail.body.buffer(),
     });
   }
 

@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import type { Readable } from 'node:stream';
-import { buffer } from 'node:stream/consumers';
 import { assertTopology, BrokerConnection, RpcClient } from '@psf/broker';
 import { isPsfError } from '@psf/protocol';
 import type { GatewayOptions } from './gateway.js';
+import { MailBody, spoolOptions } from './mail-body.js';
 import { createMailFilter } from './mail-filter.js';
 import { Reinjector } from './reinjector.js';
 
@@ -24,6 +24,7 @@ export interface PipeOptions
     | 'policy'
     | 'quarantine'
     | 'replyMode'
+    | 'spool'
     | 'logger'
   > {
   /** The mail as pipe(8) writes it (stdin). */
@@ -63,6 +64,7 @@ export async function runPipe(options: PipeOptions): Promise<number> {
   let connection: BrokerConnection | undefined;
   let rpc: RpcClient | undefined;
   let reinjector: Reinjector | undefined;
+  let body: MailBody | undefined;
   try {
     reinjector = new Reinjector({
       host: options.reinject?.host ?? '127.0.0.1',
@@ -85,7 +87,7 @@ export async function runPipe(options: PipeOptions): Promise<number> {
       ...(options.replyMode ? { replyMode: options.replyMode } : {}),
       ...(options.logger ? { logger: options.logger } : {}),
     });
-    const raw = await buffer(options.input);
+    body = await MailBody.receive(options.input, spoolOptions(options));
     // The broker gets a short wait: Postfix retries a deferred mail anyway, and a pipe process
     // that sits out a long outage holds one of the transport's few processes.
     const waitMs = Math.min(timeoutMs, 5000);
@@ -93,7 +95,7 @@ export async function runPipe(options: PipeOptions): Promise<number> {
     await rpc.waitReady(waitMs);
     const filter = createMailFilter(connection, rpc, reinjector, options);
     // The real client is not known here: Postfix passes only the envelope to a pipe command.
-    await filter.process({ id, mailFrom: options.mailFrom, rcpt: options.rcpt, raw, xforward: {} });
+    await filter.process({ id, mailFrom: options.mailFrom, rcpt: options.rcpt, body, xforward: {} });
     return 0;
   } catch (err) {
     const code = exitCodeOf(err);
@@ -104,5 +106,6 @@ export async function runPipe(options: PipeOptions): Promise<number> {
     await rpc?.close();
     await reinjector?.close();
     await connection?.close();
+    await body?.dispose();
   }
 }

@@ -1,8 +1,10 @@
 import { isAscii } from 'node:buffer';
+import { once } from 'node:events';
 import { connect, type Socket } from 'node:net';
+import { Readable } from 'node:stream';
 import { type Logger, silentLogger } from '@psf/broker';
 import { PsfError } from '@psf/protocol';
-import { toSmtpData, xtext } from './smtp-text.js';
+import { SmtpDataEncoder, xtext } from './smtp-text.js';
 
 // Own client: nodemailer's SMTPConnection sends raw commands only from custom AUTH handlers in login().
 
@@ -67,11 +69,18 @@ interface Settings {
   logger: Logger;
 }
 
+/** A message to reinject that is read as a stream (a spooled mail). */
+export interface MessageSource {
+  /** A fresh stream of the whole message (raw RFC 5322 bytes, any line endings) on each call. */
+  open(): Readable;
+  /** Whether any byte is 8-bit (sent as BODY=8BITMIME where the server takes it). */
+  eightBit: boolean;
+}
+
 interface Transaction {
   envelope: ReinjectEnvelope;
   signal: AbortSignal | undefined;
-  data: Buffer;
-  eightBit: boolean;
+  message: MessageSource;
   utf8: boolean;
   xforward: XForward;
 }
@@ -178,7 +187,8 @@ class Connection {
     if (tx.utf8 && !this.smtpUtf8) {
       throw new PsfError('REINJECT_REJECTED', 'reinjection server does not support SMTPUTF8 addresses');
     }
-    const params = (tx.eightBit && this.eightBitMime ? ' BODY=8BITMIME' : '') + (tx.utf8 ? ' SMTPUTF8' : '');
+    const params =
+      (tx.message.eightBit && this.eightBitMime ? ' BODY=8BITMIME' : '') + (tx.utf8 ? ' SMTPUTF8' : '');
     const xforward = xforwardCommands(tx.xforward, this.xforward);
     const envelope = [
       ...xforward,
@@ -219,10 +229,30 @@ class Connection {
       throw this.fail(new PsfError('ABORTED', 'client gone: reinjection abandoned before the data'));
     }
     this.bodyStarted = true;
-    this.write(tx.data);
+    await this.writeData(tx.message.open());
     const final = await this.read();
     if (final.code >= 400) throw refused('message', final);
     return final;
+  }
+
+  /** Streams the message as DATA, waiting for the socket to drain: a big mail never sits in memory. */
+  private async writeData(source: Readable): Promise<void> {
+    const encoder = new SmtpDataEncoder();
+    try {
+      for await (const chunk of source as AsyncIterable<Buffer>) {
+        if (this.failure) throw this.failure;
+        if (!this.socket.write(encoder.encode(chunk))) {
+          await Promise.race([once(this.socket, 'drain'), this.closed]);
+        }
+      }
+    } catch (err) {
+      source.destroy();
+      // Without the final dot the server drops the partial mail; the connection is unusable.
+      throw err instanceof PsfError
+        ? err
+        : this.fail(tempfail('could not read the message to reinject', err));
+    }
+    this.write(encoder.end());
   }
 
   /** Waits in the pool: the idle timeout applies, and any reply (Postfix's 421) closes it. */
@@ -365,7 +395,7 @@ export class Reinjector {
    */
   async send(
     envelope: ReinjectEnvelope,
-    message: Buffer,
+    message: Buffer | MessageSource,
     xforward: XForward = {},
     signal?: AbortSignal,
   ): Promise<{ reply: string }> {
@@ -377,8 +407,9 @@ export class Reinjector {
     const tx: Transaction = {
       envelope,
       signal,
-      data: toSmtpData(message),
-      eightBit: !isAscii(message),
+      message: Buffer.isBuffer(message)
+        ? { open: () => Readable.from([message]), eightBit: !isAscii(message) }
+        : message,
       utf8: addresses.some((address) => NON_ASCII.test(address)),
       xforward,
     };

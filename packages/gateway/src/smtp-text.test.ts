@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { toSmtpData, xtext } from './smtp-text.js';
+import { SmtpDataEncoder, xtext } from './smtp-text.js';
+
+/** The whole DATA section of a mail, encoded in one chunk. */
+function toSmtpData(raw: Buffer): Buffer {
+  const encoder = new SmtpDataEncoder();
+  return Buffer.concat([encoder.encode(raw), encoder.end()]);
+}
 
 const data = (s: string) => toSmtpData(Buffer.from(s, 'latin1')).toString('latin1');
 
@@ -69,5 +75,32 @@ describe('xtext', () => {
     expect(xtext('a+b=c d\t')).toBe('a+2Bb+3Dc+20d+09');
     expect(xtext('jörg')).toBe('j+C3+B6rg');
     expect(xtext('\x7f~!')).toBe('+7F~!');
+  });
+});
+
+describe('SmtpDataEncoder', () => {
+  it('gives the same bytes however the mail is cut into chunks (CR held across a cut)', () => {
+    // Deterministic pseudo-random mails over the bytes that matter: CR, LF, '.', 'a'.
+    let seed = 42;
+    const next = () => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed;
+    };
+    const alphabet = [0x0d, 0x0a, 0x2e, 0x61];
+    for (let round = 0; round < 300; round++) {
+      const mail = Buffer.from(Array.from({ length: next() % 40 }, () => alphabet[next() % 4] as number));
+      const whole = toSmtpData(mail);
+      const encoder = new SmtpDataEncoder();
+      const parts: Buffer[] = [];
+      for (let at = 0; at < mail.length; ) {
+        const len = 1 + (next() % 5);
+        parts.push(encoder.encode(mail.subarray(at, at + len)));
+        at += len;
+      }
+      parts.push(encoder.end());
+      expect(Buffer.concat(parts).toString('latin1'), JSON.stringify(mail.toString('latin1'))).toBe(
+        whole.toString('latin1'),
+      );
+    }
   });
 });

@@ -7,50 +7,85 @@ const END = Buffer.from('.\r\n');
 const CRLF_END = Buffer.from('\r\n.\r\n');
 
 /**
- * The DATA section for `raw`: every line ending becomes CRLF (a bare CR or LF never reaches the
- * server, so `<LF>.<CR><LF>` cannot end the data early: SMTP smuggling), lines starting with '.'
- * are dot-stuffed, and the data ends with CRLF and the terminating `.\r\n`.
+ * Turns a mail, chunk by chunk, into its DATA section: every line ending becomes CRLF (a bare CR
+ * or LF never reaches the server, so `<LF>.<CR><LF>` cannot end the data early: SMTP
+ * smuggling), lines starting with '.' are dot-stuffed, and `end()` closes the data with CRLF and
+ * the terminating `.\r\n`. A CR at the end of a chunk is held until the next one says whether an
+ * LF follows it.
  *
  * One pass: memchr-backed indexOf finds CR and LF, and only the bytes around a change are copied
  * piecewise (about 1 ns per byte, mostly the indexOf calls at each line end).
  */
-export function toSmtpData(raw: Buffer): Buffer {
-  const n = raw.length;
-  // Room for a few stuffed dots and bare line ends; grows (doubling) for mails full of bare LF.
-  let out = Buffer.allocUnsafe(n + (n >>> 6) + CRLF_END.length);
-  let o = 0;
-  let from = 0; // raw[from..] is not copied yet
-  const copyUpTo = (end: number, extra: Buffer): void => {
-    const need = o + end - from + extra.length;
-    if (need > out.length) {
-      const bigger = Buffer.allocUnsafe(Math.max(need, out.length * 2));
-      out.copy(bigger, 0, 0, o);
-      out = bigger;
+export class SmtpDataEncoder {
+  #lineStart = true;
+  #heldCR = false;
+
+  encode(raw: Buffer): Buffer {
+    let start = 0;
+    let n = raw.length;
+    let lead: Buffer | undefined;
+    if (this.#heldCR) {
+      this.#heldCR = false;
+      this.#lineStart = true;
+      lead = CRLF;
+      if (raw[0] === LF) start = 1;
     }
-    o += raw.copy(out, o, from, end);
-    o += extra.copy(out, o);
-  };
-  let cr = raw.indexOf(CR);
-  let lf = raw.indexOf(LF);
-  let line = 0; // start of the current line
-  while (line < n) {
-    if (raw[line] === DOT) {
-      copyUpTo(line, STUFFED_DOT);
-      from = line;
+    if (n > start && raw[n - 1] === CR) {
+      this.#heldCR = true;
+      n--;
     }
-    if (cr !== -1 && cr < line) cr = raw.indexOf(CR, line);
-    if (lf !== -1 && lf < line) lf = raw.indexOf(LF, line);
-    const eol = cr === -1 ? lf : lf === -1 || cr < lf ? cr : lf;
-    if (eol === -1) break;
-    if (eol === cr && lf === cr + 1) {
-      line = lf + 1;
-    } else {
-      copyUpTo(eol, CRLF);
-      from = line = eol + 1;
+    // Room for a few stuffed dots and bare line ends; grows (doubling) for mails full of bare LF.
+    let out = Buffer.allocUnsafe((lead?.length ?? 0) + n - start + ((n - start) >>> 6) + 2);
+    let o = lead ? lead.copy(out, 0) : 0;
+    let from = start; // raw[from..] is not copied yet
+    const copyUpTo = (end: number, extra?: Buffer): void => {
+      const need = o + end - from + (extra?.length ?? 0);
+      if (need > out.length) {
+        const bigger = Buffer.allocUnsafe(Math.max(need, out.length * 2));
+        out.copy(bigger, 0, 0, o);
+        out = bigger;
+      }
+      o += raw.copy(out, o, from, end);
+      if (extra) o += extra.copy(out, o);
+    };
+    const find = (byte: number, from: number) => {
+      const at = raw.indexOf(byte, from);
+      return at >= n ? -1 : at;
+    };
+    let cr = find(CR, start);
+    let lf = find(LF, start);
+    let line = start; // start of the current line (or of the rest of one begun in an earlier chunk)
+    let atLineStart = this.#lineStart;
+    while (line < n) {
+      if (atLineStart && raw[line] === DOT) {
+        copyUpTo(line, STUFFED_DOT);
+        from = line;
+      }
+      atLineStart = true;
+      if (cr !== -1 && cr < line) cr = find(CR, line);
+      if (lf !== -1 && lf < line) lf = find(LF, line);
+      const eol = cr === -1 ? lf : lf === -1 || cr < lf ? cr : lf;
+      if (eol === -1) break;
+      if (eol === cr && lf === cr + 1) {
+        line = lf + 1;
+      } else {
+        copyUpTo(eol, CRLF);
+        from = line = eol + 1;
+      }
     }
+    copyUpTo(n);
+    this.#lineStart = line >= n && (n > start || this.#lineStart || lead !== undefined);
+    return out.subarray(0, o);
   }
-  copyUpTo(n, line < n ? CRLF_END : END);
-  return out.subarray(0, o);
+
+  /** The bytes that close the data: a pending line end, a final CRLF if needed, `.\r\n`. */
+  end(): Buffer {
+    const held = this.#heldCR;
+    const open = !held && !this.#lineStart;
+    this.#heldCR = false;
+    this.#lineStart = true;
+    return held || open ? CRLF_END : END;
+  }
 }
 
 /** RFC 3461 xtext: bytes outside '!'..'~', '+' and '=' become +HH (of the UTF-8 encoding). */

@@ -8,10 +8,17 @@ export interface SmtpReply {
 export interface RawMail {
   from: string;
   to: string[];
-  /** The message as it should arrive (CRLF line endings); dot-stuffed here. */
+  /** The message as it should arrive (CRLF line endings); dot-stuffed here. A string goes out as latin1: UTF-8 text as a Buffer. */
   raw: string | Buffer;
   /** Sent as XFORWARD before MAIL, as Postfix's content_filter client does. */
   xforward?: Record<string, string>;
+  /** MAIL FROM parameters, e.g. `BODY=8BITMIME SMTPUTF8`. */
+  params?: string;
+  /**
+   * Send `raw` as it is: no dot-stuffing, no terminator added (the caller ends it with
+   * `\r\n.\r\n`), so a test controls every byte the server parses.
+   */
+  verbatim?: boolean;
 }
 
 /**
@@ -98,7 +105,7 @@ export class SmtpSession {
       const r = await this.command(`XFORWARD ${attrs.join(' ')}`);
       if (r.code !== 250) return [r];
     }
-    let r = await this.command(`MAIL FROM:<${mail.from}>`);
+    let r = await this.command(`MAIL FROM:<${mail.from}>${mail.params ? ` ${mail.params}` : ''}`);
     if (r.code !== 250) return [r];
     let accepted = 0;
     for (const to of mail.to) {
@@ -109,8 +116,11 @@ export class SmtpSession {
     r = await this.command('DATA');
     if (r.code !== 354) return [r];
     let body = Buffer.isBuffer(mail.raw) ? mail.raw.toString('latin1') : mail.raw;
-    if (!body.endsWith('\r\n')) body += '\r\n';
-    this.#socket.write(`${body.replace(/^\./gm, '..')}.\r\n`, 'latin1');
+    if (mail.verbatim) this.#socket.write(body, 'latin1');
+    else {
+      if (!body.endsWith('\r\n')) body += '\r\n';
+      this.#socket.write(`${body.replace(/^\./gm, '..')}.\r\n`, 'latin1');
+    }
     const replies: SmtpReply[] = [];
     for (let i = 0; i < (lmtp ? accepted : 1); i++) replies.push(await this.#next());
     return replies;
