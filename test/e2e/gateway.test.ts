@@ -301,6 +301,24 @@ describe('gateway without Postfix', () => {
     }
   });
 
+  it('passes DSN parameters (RET, ENVID, NOTIFY, ORCPT) on to the reinjection server', async () => {
+    await using chain = await startChain();
+    await using smtp = await openSmtp(chain.gateway.address.port);
+    expect((await smtp.command('MAIL FROM:<b@example.net> RET=HDRS ENVID=q+2B1')).code).toBe(250);
+    expect(
+      (await smtp.command('RCPT TO:<a@example.org> NOTIFY=SUCCESS,DELAY ORCPT=rfc822;A@example.org')).code,
+    ).toBe(250);
+    expect((await smtp.command('RCPT TO:<c@example.org>')).code).toBe(250);
+    expect((await smtp.command('DATA')).code).toBe(354);
+    expect((await smtp.command(`${HAM('a@example.org')}.`)).code).toBe(250);
+    const [m] = await chain.sink.waitFor(1, 5000);
+    expect(m!.dsn).toEqual({
+      ret: 'HDRS',
+      envid: 'q+1',
+      rcpt: { 'a@example.org': { notify: ['SUCCESS', 'DELAY'], orcpt: 'rfc822;A@example.org' } },
+    });
+  });
+
   it('LMTP: answers per recipient, deferring only the owner whose classifier failed', async () => {
     await using chain = await startChain({
       owners: {

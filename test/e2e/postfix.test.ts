@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { sendMail, startTcpProxy } from '@psf/testkit';
+import { openSmtp, sendMail, startTcpProxy } from '@psf/testkit';
 import { describe, expect, it, vi } from 'vitest';
 import { header, throughPostfix } from './chain.js';
 
@@ -115,6 +115,18 @@ describe('through a real Postfix (after-queue content_filter)', () => {
     expect(all[2]!.rcpt).toEqual(['dave@example.org']); // the retry carried dave only: no duplicates
     await new Promise((r) => setTimeout(r, 300));
     expect(t.sink.mails).toHaveLength(3);
+  });
+
+  it('keeps the DSN request of the sender across the filter (NOTIFY reaches the next hop)', async () => {
+    await using t = await throughPostfix();
+    await using smtp = await openSmtp(t.pf.publicPort);
+    expect((await smtp.command('MAIL FROM:<s@example.net> RET=HDRS')).code).toBe(250);
+    expect((await smtp.command('RCPT TO:<dora@example.org> NOTIFY=FAILURE,DELAY')).code).toBe(250);
+    expect((await smtp.command('DATA')).code).toBe(354);
+    expect((await smtp.command('Subject: dsn\r\n\r\nhello\r\n.')).code).toBe(250);
+    const [m] = await t.sink.waitFor(1, 15_000);
+    expect(m!.dsn.ret).toBe('HDRS');
+    expect(m!.dsn.rcpt['dora@example.org']?.notify).toEqual(['FAILURE', 'DELAY']);
   });
 
   it('quarantines, lists and releases a mail with psf-quarantine; the release reaches the next hop', async () => {

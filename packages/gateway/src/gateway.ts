@@ -15,7 +15,7 @@ import { MailBody, type SpoolOptions, spoolOptions } from './mail-body.js';
 import { createMailFilter, type MailFilter } from './mail-filter.js';
 import type { OwnerMap } from './owners.js';
 import type { OnTimeout, PolicyMap } from './policy.js';
-import { Reinjector, type XForward } from './reinjector.js';
+import { type Dsn, Reinjector, type XForward } from './reinjector.js';
 import { failureReply, okRcptReply, okReply } from './reply-map.js';
 
 export type GatewayMode = 'after-queue-smtp' | 'after-queue-lmtp' | 'before-queue';
@@ -78,10 +78,24 @@ function xforwardOf(session: SMTPServerSession): XForward {
   return x;
 }
 
+/** The DSN parameters of the transaction, as smtp-server decoded them. */
+function dsnOf(session: SMTPServerSession): Dsn {
+  const { envelope } = session;
+  const rcpt: NonNullable<Dsn['rcpt']> = {};
+  for (const r of envelope.rcptTo) {
+    const d = (r as { dsn?: { notify?: string[]; orcpt?: string } }).dsn;
+    if (d)
+      rcpt[r.address] = { ...(d.notify ? { notify: d.notify } : {}), ...(d.orcpt ? { orcpt: d.orcpt } : {}) };
+  }
+  const mail = (envelope as { dsn?: { ret?: string; envid?: string } }).dsn;
+  return { ...(mail?.ret ? { ret: mail.ret } : {}), ...(mail?.envid ? { envid: mail.envid } : {}), rcpt };
+}
+
 /**
- * The after-queue content filter: Postfix's `content_filter` hands it each mail over SMTP; it asks
- * the owners' classifiers over RabbitMQ and reinjects the mail (one copy per group of verdicts)
- * to Postfix's second smtpd, answering 250 only once every copy is accepted, 451 otherwise.
+ * The content filter: Postfix hands it each mail (after queue over SMTP or LMTP, or before queue
+ * as smtpd_proxy_filter); it asks the owners' classifiers over RabbitMQ and reinjects the mail
+ * (one copy per group of verdicts) to Postfix's second smtpd, answering 250 only once every copy
+ * is accepted (or the mail quarantined or dropped by a verdict), 451 otherwise.
  */
 export class Gateway {
   readonly #server: SMTPServer;
@@ -126,6 +140,8 @@ export class Gateway {
       authOptional: true,
       disabledCommands: ['AUTH', 'STARTTLS'],
       hideSTARTTLS: true,
+      // Advertise DSN so Postfix hands us the sender's NOTIFY/ORCPT/RET/ENVID to pass on.
+      hideDSN: false,
       useXForward: trusted,
       maxClients: options.maxSessions ?? 100,
       lmtp: this.#lmtp,
@@ -218,7 +234,7 @@ export class Gateway {
       const aborter = new AbortController();
       this.#sessions.set(session.id, aborter);
       const { failed, discarded, quarantined, copies, owners } = await this.#filter.process(
-        { id, mailFrom, rcpt, body, xforward },
+        { id, mailFrom, rcpt, body, xforward, dsn: dsnOf(session) },
         { perRecipient: this.#lmtp, signal: aborter.signal },
       );
       const counts = { copies, discarded: discarded.length, quarantined: quarantined.length };

@@ -10,7 +10,7 @@ import { dispose, disposeFailure, escalate, type PolicyOptions, policyFor, type 
 
 type Deliver = Extract<Settled, { kind: 'deliver' }>;
 
-import type { MessageSource, Reinjector, XForward } from './reinjector.js';
+import type { Dsn, MessageSource, Reinjector, XForward } from './reinjector.js';
 
 /** XFORWARD's "not available" is passed on to Postfix as is, but classifiers get nothing. */
 const known = (value: string | undefined) => (value === '[UNAVAILABLE]' ? undefined : value);
@@ -44,6 +44,8 @@ export interface InboundMail {
   body: MailBody;
   /** The real client, as Postfix forwarded it; passed on when reinjecting. */
   xforward: XForward;
+  /** DSN parameters as Postfix sent them; passed on when reinjecting. */
+  dsn?: Dsn;
 }
 
 export interface OwnerResult {
@@ -193,7 +195,7 @@ export class MailFilter {
       ...[...copies.values()].map(({ disposition, rcpt }) =>
         settle(rcpt, () =>
           this.#o.reinjector.send(
-            { mailFrom: mail.mailFrom, rcpt },
+            { mailFrom: mail.mailFrom, rcpt, ...(mail.dsn ? { dsn: mail.dsn } : {}) },
             withHeaders(mail.body, disposition.headers, disposition.subjectTag),
             mail.xforward,
             options.signal,

@@ -23,6 +23,26 @@ export interface XForward {
 export interface ReinjectEnvelope {
   mailFrom: string;
   rcpt: string[];
+  /** DSN parameters (RFC 3461) as received, passed on where the server takes DSN. */
+  dsn?: Dsn;
+}
+
+/** RFC 3461 parameters, decoded: RET and ENVID of the mail, NOTIFY and ORCPT by recipient. */
+export interface Dsn {
+  ret?: string;
+  envid?: string;
+  rcpt?: Record<string, { notify?: string[]; orcpt?: string }>;
+}
+
+function mailParams(dsn: Dsn | undefined): string {
+  const ret = dsn?.ret === 'FULL' || dsn?.ret === 'HDRS' ? ` RET=${dsn.ret}` : '';
+  return ret + (dsn?.envid ? ` ENVID=${xtext(dsn.envid)}` : '');
+}
+
+function rcptParams(dsn: Dsn | undefined, rcpt: string): string {
+  const r = dsn?.rcpt?.[rcpt];
+  const notify = r?.notify?.filter((n) => /^(NEVER|SUCCESS|FAILURE|DELAY)$/.test(n)) ?? [];
+  return (notify.length ? ` NOTIFY=${notify.join(',')}` : '') + (r?.orcpt ? ` ORCPT=${xtext(r.orcpt)}` : '');
 }
 
 export interface ReinjectorOptions {
@@ -121,6 +141,7 @@ class Connection {
   pipelining = false;
   eightBitMime = false;
   smtpUtf8 = false;
+  dsn = false;
   xforward: ReadonlySet<string> = new Set();
   /** Bytes of the message were written: from here on, never retry. */
   bodyStarted = false;
@@ -177,6 +198,7 @@ class Connection {
       if (keyword === 'PIPELINING') this.pipelining = true;
       else if (keyword === '8BITMIME') this.eightBitMime = true;
       else if (keyword === 'SMTPUTF8') this.smtpUtf8 = true;
+      else if (keyword === 'DSN') this.dsn = true;
       else if (keyword === 'XFORWARD') this.xforward = new Set(params);
     }
   }
@@ -190,10 +212,12 @@ class Connection {
     const params =
       (tx.message.eightBit && this.eightBitMime ? ' BODY=8BITMIME' : '') + (tx.utf8 ? ' SMTPUTF8' : '');
     const xforward = xforwardCommands(tx.xforward, this.xforward);
+    // Without DSN support the server would refuse the parameters: the mail goes without them.
+    const dsn = this.dsn ? tx.envelope.dsn : undefined;
     const envelope = [
       ...xforward,
-      `MAIL FROM:<${tx.envelope.mailFrom}>${params}`,
-      ...tx.envelope.rcpt.map((rcpt) => `RCPT TO:<${rcpt}>`),
+      `MAIL FROM:<${tx.envelope.mailFrom}>${params}${dsn ? mailParams(dsn) : ''}`,
+      ...tx.envelope.rcpt.map((rcpt) => `RCPT TO:<${rcpt}>${dsn ? rcptParams(dsn, rcpt) : ''}`),
     ];
     if (this.pipelining) this.write(`${envelope.join('\r\n')}\r\nDATA\r\n`);
     let failed: PsfError | undefined;

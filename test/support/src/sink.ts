@@ -8,6 +8,8 @@ export interface SinkMail {
   received: Date;
   /** XFORWARD attributes the client passed (NAME, ADDR, PORT, PROTO, HELO, IDENT, SOURCE). */
   xforward: Record<string, string>;
+  /** DSN parameters: RET and ENVID of the mail, NOTIFY and ORCPT by recipient. */
+  dsn: { ret?: string; envid?: string; rcpt: Record<string, { notify?: string[]; orcpt?: string }> };
 }
 
 export interface SinkReply {
@@ -39,6 +41,17 @@ function xforwardOf(session: SMTPServerSession): Record<string, string> {
   return out;
 }
 
+function dsnOf(session: SMTPServerSession): SinkMail['dsn'] {
+  const { envelope } = session;
+  const mail = (envelope as { dsn?: { ret?: string; envid?: string } }).dsn ?? {};
+  const rcpt: SinkMail['dsn']['rcpt'] = {};
+  for (const r of envelope.rcptTo) {
+    const d = (r as { dsn?: { notify?: string[]; orcpt?: string } }).dsn;
+    if (d) rcpt[r.address] = d;
+  }
+  return { ...mail, rcpt };
+}
+
 const describe = (m: SinkMail) => `${m.received.toISOString()} <${m.mailFrom}> -> ${m.rcpt.join(', ')}`;
 
 /** An in-process SMTP server on 127.0.0.1 that keeps every mail (Postfix's relayhost in tests). */
@@ -51,6 +64,8 @@ export async function startSink(opts: SinkOptions = {}): Promise<Sink> {
     disabledCommands: ['STARTTLS', 'AUTH'],
     // Records what a filter forwards, as Postfix's reinjection smtpd would log it.
     useXForward: true,
+    hideDSN: false, // so a DSN request that crossed the filter shows here
+
     logger: false,
     // Postfix caches idle connections to its relayhost: don't let them hold close() for the default 30 s.
     closeTimeout: 500,
@@ -66,6 +81,7 @@ export async function startSink(opts: SinkOptions = {}): Promise<Sink> {
           raw: Buffer.concat(chunks),
           received: new Date(),
           xforward: xforwardOf(session),
+          dsn: dsnOf(session),
         };
         const reply = opts.reply?.(mail);
         if (reply && reply.code >= 400) {
