@@ -73,7 +73,8 @@ describe('xtext', () => {
 
   it('encodes +, =, spaces, controls and UTF-8 bytes as +HH', () => {
     expect(xtext('a+b=c d\t')).toBe('a+2Bb+3Dc+20d+09');
-    expect(xtext('jörg')).toBe('j+C3+B6rg');
+    // smtp-server hands decoded xtext over as one character per byte: UTF-8 stays UTF-8.
+    expect(xtext(Buffer.from('jörg').toString('latin1'))).toBe('j+C3+B6rg');
     expect(xtext('\x7f~!')).toBe('+7F~!');
   });
 });

@@ -88,10 +88,13 @@ export class SmtpDataEncoder {
   }
 }
 
-/** RFC 3461 xtext: bytes outside '!'..'~', '+' and '=' become +HH (of the UTF-8 encoding). */
+/**
+ * RFC 3461 xtext of a value as smtp-server decodes xtext: one character per byte (a "binary"
+ * string), so the bytes go back out as they came in. Bytes outside '!'..'~', '+' and '=' become +HH.
+ */
 export function xtext(value: string): string {
   let out = '';
-  for (const byte of Buffer.from(value, 'utf8')) {
+  for (const byte of Buffer.from(value, 'latin1')) {
     out +=
       byte < 0x21 || byte > 0x7e || byte === 0x2b || byte === 0x3d
         ? `+${byte.toString(16).toUpperCase().padStart(2, '0')}`

@@ -43,7 +43,9 @@ function xforwardOf(session: SMTPServerSession): Record<string, string> {
 
 function dsnOf(session: SMTPServerSession): SinkMail['dsn'] {
   const { envelope } = session;
-  const mail = (envelope as { dsn?: { ret?: string; envid?: string } }).dsn ?? {};
+  // smtp-server keeps null for parameters that were not given.
+  const given = (envelope as { dsn?: { ret?: string | null; envid?: string | null } }).dsn;
+  const mail = { ...(given?.ret ? { ret: given.ret } : {}), ...(given?.envid ? { envid: given.envid } : {}) };
   const rcpt: SinkMail['dsn']['rcpt'] = {};
   for (const r of envelope.rcptTo) {
     const d = (r as { dsn?: { notify?: string[]; orcpt?: string } }).dsn;

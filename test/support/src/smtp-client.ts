@@ -8,7 +8,10 @@ export interface SmtpReply {
 export interface RawMail {
   from: string;
   to: string[];
-  /** The message as it should arrive (CRLF line endings); dot-stuffed here. A string goes out as latin1: UTF-8 text as a Buffer. */
+  /**
+   * The message as it should arrive (CRLF line endings); dot-stuffed here. A string goes out as
+   * latin1: pass UTF-8 text as a Buffer.
+   */
   raw: string | Buffer;
   /** Sent as XFORWARD before MAIL, as Postfix's content_filter client does. */
   xforward?: Record<string, string>;
