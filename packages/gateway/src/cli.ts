@@ -1,15 +1,14 @@
 #!/usr/bin/env node
 import { Command } from 'commander';
 import { pino } from 'pino';
-import { gatewayOptions, loadConfig } from './config.js';
+import { ENV, gatewayOptions, loadConfig } from './config.js';
 import { startGateway } from './gateway.js';
 
 const program = new Command()
   .name('psf-gateway')
   .description(
-    "Postfix after-queue content filter: asks each recipient owner's classifier over RabbitMQ and reinjects.\n" +
-      'Environment: PSF_AMQP_URL, PSF_LISTEN, PSF_MODE, PSF_REINJECT, PSF_REINJECT_POOL_SIZE, PSF_TIMEOUT_MS,\n' +
-      'PSF_ON_TIMEOUT, PSF_MAX_SCAN_BYTES, PSF_MAX_SESSIONS, PSF_SPOOL_DIR, PSF_REPLY_MODE, PSF_OWNER_MAP, PSF_QUARANTINE,\nPSF_QUARANTINE_RETENTION_DAYS, PSF_LOG_LEVEL\n(override the file).',
+    "Postfix content filter: asks each recipient owner's classifier over RabbitMQ and reinjects.\n" +
+      `Environment (overrides the file): ${Object.keys(ENV).join(', ')}.`,
   )
   .option('-c, --config <file>', 'JSON configuration file')
   .option('--print-config', 'print the effective configuration (password hidden) and exit')

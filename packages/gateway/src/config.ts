@@ -22,6 +22,7 @@ export const configSchema = z
     reinjectPoolSize: z.coerce.number().int().min(1).max(1000).default(10),
     timeoutMs: z.coerce.number().int().min(100).max(600_000).default(10_000),
     onTimeout: z.enum(['accept', 'tempfail']).default('accept'),
+    afterQueueReject: z.enum(['tag', 'bounce']).default('tag'),
     maxScanBytes: z.coerce
       .number()
       .int()
@@ -42,7 +43,8 @@ export const configSchema = z
 
 export type GatewayConfig = z.infer<typeof configSchema>;
 
-const ENV: Record<string, keyof GatewayConfig> = {
+/** Environment variables and the keys they override. */
+export const ENV: Record<string, keyof GatewayConfig> = {
   PSF_AMQP_URL: 'amqpUrl',
   PSF_LISTEN: 'listen',
   PSF_MODE: 'mode',
@@ -50,6 +52,7 @@ const ENV: Record<string, keyof GatewayConfig> = {
   PSF_REINJECT_POOL_SIZE: 'reinjectPoolSize',
   PSF_TIMEOUT_MS: 'timeoutMs',
   PSF_ON_TIMEOUT: 'onTimeout',
+  PSF_AFTER_QUEUE_REJECT: 'afterQueueReject',
   PSF_MAX_SCAN_BYTES: 'maxScanBytes',
   PSF_MAX_SESSIONS: 'maxSessions',
   PSF_SPOOL_DIR: 'spoolDir',
@@ -87,6 +90,7 @@ export function gatewayOptions(config: GatewayConfig): GatewayOptions {
     reinject: { ...config.reinject, poolSize: config.reinjectPoolSize },
     timeoutMs: config.timeoutMs,
     onTimeout: config.onTimeout,
+    afterQueueReject: config.afterQueueReject,
     maxScanBytes: config.maxScanBytes,
     maxSessions: config.maxSessions,
     ...(config.spoolDir ? { spool: { dir: config.spoolDir } } : {}),

@@ -11,7 +11,7 @@ import {
 import { isPsfError, PsfError } from '@psf/protocol';
 import { SMTPServer, type SMTPServerDataStream, type SMTPServerSession } from 'smtp-server';
 import { messageId } from './header-block.js';
-import { MailBody, type SpoolOptions, spoolOptions } from './mail-body.js';
+import { MailBody, type SpoolOptions } from './mail-body.js';
 import { createMailFilter, type MailFilter } from './mail-filter.js';
 import type { OwnerMap } from './owners.js';
 import type { OnTimeout, PolicyMap } from './policy.js';
@@ -42,6 +42,11 @@ export interface GatewayOptions {
    * sending client waits for our answer, so a `reject` verdict becomes a 550.
    */
   mode?: GatewayMode;
+  /**
+   * After queue, a `reject` verdict is delivered tagged (`tag`, default), or refused with 550
+   * (`bounce`: Postfix then bounces to the sender, who may be forged: backscatter).
+   */
+  afterQueueReject?: 'tag' | 'bounce';
   /** Peers whose XFORWARD is believed. Default loopback. */
   trustedClients?: string[];
   /** Recipient address -> mailbox owner id. Default: the lower-cased address. */
@@ -115,7 +120,7 @@ export class Gateway {
     const log = options.logger ?? silentLogger;
     this.#log = log;
     const mode = options.mode ?? 'after-queue-smtp';
-    this.#spool = spoolOptions(options);
+    this.#spool = options.spool ?? {};
     this.#lmtp = mode === 'after-queue-lmtp';
     this.#connection = connection;
     this.#rpc = new RpcClient({
@@ -131,7 +136,7 @@ export class Gateway {
     });
     this.#filter = createMailFilter(connection, this.#rpc, this.#reinjector, {
       ...options,
-      beforeQueue: mode === 'before-queue',
+      refuse: mode === 'before-queue' || options.afterQueueReject === 'bounce',
     });
     const trusted = options.trustedClients ?? ['127.0.0.1', '::1', '::ffff:127.0.0.1'];
     this.#server = new SMTPServer({

@@ -50,6 +50,16 @@ describe('MailBody', () => {
     expect(await readdir(dir)).toEqual([]);
   });
 
+  it('keeps only headBytes of a spooled mail in memory, and reads longer prefixes back from the spool', async () => {
+    const data = Buffer.from('0123456789'.repeat(3000));
+    const body = await MailBody.receive(chunked(data, 700), { memoryBytes: 5000, headBytes: 1000, dir });
+    expect(body.head.length).toBe(1000);
+    expect((await body.prefix(500)).equals(data.subarray(0, 500))).toBe(true);
+    expect((await body.prefix(20_000)).equals(data.subarray(0, 20_000))).toBe(true);
+    expect((await body.prefix(99_999)).equals(data)).toBe(true);
+    await body.dispose();
+  });
+
   it('removes the spool file when the mail cannot be received in full', async () => {
     async function* broken() {
       yield Buffer.alloc(50_000, 'x');

@@ -2,7 +2,7 @@ import { isAscii } from 'node:buffer';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
-import { readFile, rm } from 'node:fs/promises';
+import { open, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -11,23 +11,16 @@ import { PsfError } from '@psf/protocol';
 export interface SpoolOptions {
   /** Mails up to this size stay in memory; bigger ones go to a file in `dir`. Default 1 MiB. */
   memoryBytes?: number;
+  /** Of a spooled mail, the bytes kept in memory for the header rewrite. Default 64 KiB. */
+  headBytes?: number;
   /** Where big mails are spooled (mode 0600 files, removed after the mail). Default the OS temp dir. */
   dir?: string;
 }
 
-/** The spool settings a gateway or pipe uses: memory enough for what classifiers are sent. */
-export function spoolOptions(options: { spool?: SpoolOptions; maxScanBytes?: number }): SpoolOptions {
-  const memoryBytes = Math.max(
-    options.spool?.memoryBytes ?? 1024 * 1024,
-    options.maxScanBytes ?? 1024 * 1024,
-  );
-  return { ...options.spool, memoryBytes };
-}
-
 /**
- * A received mail: all of it in memory when small, else its first `memoryBytes` in memory (for
- * the classifiers and the header rewrite) and the whole of it in a spool file. So a hundred
- * sessions with a 50 MB mail each hold a few MB, not 5 GB.
+ * A received mail: all of it in memory when small, else the whole of it in a spool file and its
+ * first `headBytes` in memory (for the header rewrite and the logs). So a hundred sessions with a
+ * 50 MB mail each hold a few MB, not 5 GB. What classifiers get is read back with prefix().
  */
 export class MailBody {
   readonly size: number;
@@ -51,6 +44,7 @@ export class MailBody {
   /** Reads `input` to its end, spooling to disk past `memoryBytes`. */
   static async receive(input: Readable, options: SpoolOptions = {}): Promise<MailBody> {
     const limit = options.memoryBytes ?? 1024 * 1024;
+    const headBytes = Math.min(limit, options.headBytes ?? 64 * 1024);
     const chunks: Buffer[] = [];
     let held = 0; // bytes in chunks
     let size = 0;
@@ -68,7 +62,7 @@ export class MailBody {
         size += chunk.length;
         if (out && !out.write(chunk)) await once(out, 'drain');
         // In memory: all of a small mail, the head of a big one.
-        if (held < limit) {
+        if (held < (out ? headBytes : limit)) {
           chunks.push(chunk);
           held += chunk.length;
         }
@@ -85,12 +79,26 @@ export class MailBody {
         ? err
         : new PsfError('BAD_REQUEST', 'could not receive the mail', { cause: err });
     }
-    const all = Buffer.concat(chunks);
-    return new MailBody(size, file ? all.subarray(0, limit) : all, eightBit, file);
+    // A copy, so the rest of the last chunk is not kept alive with it.
+    const head = file ? Buffer.from(Buffer.concat(chunks).subarray(0, headBytes)) : Buffer.concat(chunks);
+    return new MailBody(size, head, eightBit, file);
   }
 
   get spooled(): boolean {
     return this.#file !== undefined;
+  }
+
+  /** The first `n` bytes (all of a smaller mail), read back from the spool if need be. */
+  async prefix(n: number): Promise<Buffer> {
+    if (!this.#file || n <= this.head.length) return this.head.subarray(0, n);
+    const file = await open(this.#file, 'r');
+    try {
+      const buf = Buffer.allocUnsafe(Math.min(n, this.size));
+      const { bytesRead } = await file.read(buf, 0, buf.length, 0);
+      return buf.subarray(0, bytesRead);
+    } finally {
+      await file.close();
+    }
   }
 
   /** The bytes from `start` to the end. */

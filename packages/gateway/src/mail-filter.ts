@@ -111,58 +111,22 @@ export class MailFilter {
   }
 
   async process(mail: InboundMail, options: ProcessOptions = {}): Promise<MailOutcome> {
-    const { timeoutMs, maxScanBytes } = this.#o;
-    const truncated = mail.body.size > maxScanBytes;
-    // The body keeps at least maxScanBytes in memory (see gateway.ts), so this is all we need.
-    const scanned = mail.body.head.subarray(0, maxScanBytes);
-    const deadline = Date.now() + timeoutMs;
-    const x = mail.xforward;
     const failed = new Map<string, unknown>();
-    const owners: OwnerResult[] = [];
-    const settled: Array<{ owner: string; disposition: Settled; rcpt: string[] }> = [];
-
-    await Promise.all(
-      [...(await this.#requests(mail.rcpt))].map(async ([owner, rcpt], i) => {
-        const started = Date.now();
-        const request: ScanRequest = {
-          id: `${mail.id}.${i}`,
-          envelope: {
-            mailFrom: mail.mailFrom,
-            rcpt,
-            clientAddr: known(x.addr),
-            clientName: known(x.name),
-            helo: known(x.helo),
-            queueId: known(x.ident),
-          },
-          size: mail.body.size,
-          truncated,
-          deadline,
-          mail: scanned,
-        };
-        const decided = await this.#decide(owner, request, rcpt).catch((err: unknown) => {
-          for (const r of rcpt) failed.set(r, err);
-          const status = `tempfail:${isPsfError(err) ? err.code.toLowerCase() : 'internal'}`;
-          return [{ owner, rcpt, status }];
-        });
-        for (const d of decided) {
-          if ('disposition' in d) settled.push(d);
-          const status = 'disposition' in d ? d.disposition.status : d.status;
-          owners.push({ owner: d.owner, rcpt: d.rcpt.length, status, ms: Date.now() - started });
-        }
-      }),
-    );
+    const { owners, settled } = await this.#classify(mail, failed);
     if (failed.size && !options.perRecipient) throw failed.values().next().value;
-    // Before queue, one 550 when every owner refuses; when only some do, their recipients are
-    // dropped: the others' copies must go through, and one SMTP reply cannot say both.
+    // A refusal: with a reply per recipient (LMTP), a 550 for the rejecting owners' recipients.
+    // With one reply per mail, a 550 when every owner refuses; when only some do, their
+    // recipients are dropped: the others' copies must go through, and one reply cannot say both.
     const rejecting = settled.filter((s) => s.disposition.kind === 'reject');
-    if (rejecting.length && rejecting.length === settled.length && !failed.size) {
-      const reasons = rejecting.flatMap((s) =>
-        s.disposition.kind === 'reject' ? s.disposition.reasons : [],
-      );
-      throw new PsfError(
-        'POLICY_REJECT',
-        `rejected by the recipients' classifiers${reasons.length ? `: ${reasons.join(',')}` : ''}`,
-      );
+    const refusal = (list: typeof rejecting) => {
+      const reasons = list.flatMap((s) => (s.disposition.kind === 'reject' ? s.disposition.reasons : []));
+      const why = reasons.length ? `: ${reasons.join(',')}` : '';
+      return new PsfError('POLICY_REJECT', `rejected by the recipient's classifier${why}`);
+    };
+    if (options.perRecipient) {
+      for (const r of rejecting) for (const rcpt of r.rcpt) failed.set(rcpt, refusal([r]));
+    } else if (rejecting.length && rejecting.length === settled.length && !failed.size) {
+      throw refusal(rejecting);
     }
 
     // Owners whose mail gets the same treatment share one copy.
@@ -229,6 +193,51 @@ export class MailFilter {
     });
   }
 
+  /**
+   * Asks the classifiers; what they were sent (up to maxScanBytes, read back from the spool for a
+   * big mail) is let go when this returns, before the copies are reinjected.
+   */
+  async #classify(mail: InboundMail, failed: Map<string, unknown>) {
+    const { timeoutMs, maxScanBytes } = this.#o;
+    const requests = await this.#requests(mail.rcpt);
+    const scanned = await mail.body.prefix(maxScanBytes);
+    const deadline = Date.now() + timeoutMs;
+    const x = mail.xforward;
+    const owners: OwnerResult[] = [];
+    const settled: Array<{ owner: string; disposition: Settled; rcpt: string[] }> = [];
+    await Promise.all(
+      [...requests].map(async ([owner, rcpt], i) => {
+        const started = Date.now();
+        const request: ScanRequest = {
+          id: `${mail.id}.${i}`,
+          envelope: {
+            mailFrom: mail.mailFrom,
+            rcpt,
+            clientAddr: known(x.addr),
+            clientName: known(x.name),
+            helo: known(x.helo),
+            queueId: known(x.ident),
+          },
+          size: mail.body.size,
+          truncated: mail.body.size > maxScanBytes,
+          deadline,
+          mail: scanned,
+        };
+        const decided = await this.#decide(owner, request, rcpt).catch((err: unknown) => {
+          for (const r of rcpt) failed.set(r, err);
+          const status = `tempfail:${isPsfError(err) ? err.code.toLowerCase() : 'internal'}`;
+          return [{ owner, rcpt, status }];
+        });
+        for (const d of decided) {
+          if ('disposition' in d) settled.push(d);
+          const status = 'disposition' in d ? d.disposition.status : d.status;
+          owners.push({ owner: d.owner, rcpt: d.rcpt.length, status, ms: Date.now() - started });
+        }
+      }),
+    );
+    return { owners, settled };
+  }
+
   /** Recipients by routing key: personal owners' ids, and '' (psf.default) for everyone else. */
   async #requests(rcpt: string[]): Promise<Map<string, string[]>> {
     const byOwner = groupByOwner(rcpt, this.#o.ownerOf);
@@ -274,7 +283,7 @@ export class MailFilter {
 export type PipelineOptions = Pick<
   GatewayOptions,
   'ownerOf' | 'timeoutMs' | 'maxScanBytes' | 'onTimeout' | 'policy' | 'quarantine'
-> & { beforeQueue?: boolean };
+> & { refuse?: boolean };
 
 /** The pipeline as psf-gateway and psf-pipe run it: owner directory and quarantine on the broker. */
 export function createMailFilter(
@@ -294,7 +303,7 @@ export function createMailFilter(
     timeoutMs: options.timeoutMs ?? 10_000,
     maxScanBytes: options.maxScanBytes ?? 1024 * 1024,
     onTimeout: options.onTimeout ?? 'accept',
-    beforeQueue: options.beforeQueue ?? false,
+    refuse: options.refuse ?? false,
     ...(options.policy ? { policy: options.policy } : {}),
   });
 }

@@ -3,7 +3,7 @@ import type { Readable } from 'node:stream';
 import { assertTopology, BrokerConnection, RpcClient } from '@psf/broker';
 import { isPsfError } from '@psf/protocol';
 import type { GatewayOptions } from './gateway.js';
-import { MailBody, spoolOptions } from './mail-body.js';
+import { MailBody } from './mail-body.js';
 import { createMailFilter } from './mail-filter.js';
 import { Reinjector } from './reinjector.js';
 
@@ -87,7 +87,7 @@ export async function runPipe(options: PipeOptions): Promise<number> {
       ...(options.replyMode ? { replyMode: options.replyMode } : {}),
       ...(options.logger ? { logger: options.logger } : {}),
     });
-    body = await MailBody.receive(options.input, spoolOptions(options));
+    body = await MailBody.receive(options.input, options.spool);
     // The broker gets a short wait: Postfix retries a deferred mail anyway, and a pipe process
     // that sits out a long outage holds one of the transport's few processes.
     const waitMs = Math.min(timeoutMs, 5000);

@@ -47,10 +47,11 @@ export interface PolicyOptions {
   /** `accept` (default, as rspamd's milter_default_action): deliver, marked unchecked. `tempfail`: 451. */
   onTimeout?: OnTimeout;
   /**
-   * The sending client still waits for our answer (Postfix's smtpd_proxy_filter), so a `reject`
-   * verdict can be a 550 without backscatter. After queue, `reject` is delivered tagged.
+   * A `reject` verdict is refused with 550: before queue (the sending client still waits for our
+   * answer, so no backscatter), or after queue where the admin accepts that Postfix then bounces
+   * to a sender that may be forged. Otherwise `reject` is delivered tagged.
    */
-  beforeQueue?: boolean;
+  refuse?: boolean;
   /** A quarantine store is configured: `quarantine` verdicts go there instead of being delivered tagged. */
   quarantine?: boolean;
 }
@@ -104,15 +105,15 @@ export function escalate(verdict: Verdict, policy: OwnerPolicy): Verdict {
 
 /**
  * Turns a verdict into what happens to the mail. Without a quarantine store, quarantine is
- * delivered tagged (a spam folder is better than a lost mail); so is reject after queue, where
- * refusing would mean a bounce to a likely forged sender (backscatter).
+ * delivered tagged (a spam folder is better than a lost mail); so is reject unless `refuse`
+ * (after queue, refusing means a bounce to a likely forged sender: backscatter).
  */
 export function dispose(verdict: Verdict, options: PolicyOptions = {}, policy: OwnerPolicy = {}): Settled {
   if (verdict.action === 'discard') return { kind: 'discard', status: 'discarded' };
   if (verdict.action === 'quarantine' && options.quarantine) {
     return { kind: 'quarantine', status: 'quarantined', verdict };
   }
-  if (verdict.action === 'reject' && options.beforeQueue) {
+  if (verdict.action === 'reject' && options.refuse) {
     return { kind: 'reject', status: 'rejected', reasons: verdict.reasons ?? [] };
   }
   const spam = verdict.action === 'accept' ? (verdict.spam ?? false) : true;
