@@ -129,13 +129,21 @@ describe('through a real Postfix (after-queue content_filter)', () => {
     expect(m!.dsn.rcpt['dora@example.org']?.notify).toEqual(['FAILURE', 'DELAY']);
   });
 
-  it('LMTP with afterQueueReject=bounce: a rejecting owner\'s recipient bounces, the other is delivered', async () => {
+  it("LMTP with afterQueueReject=bounce: a rejecting owner's recipient bounces, the other is delivered", async () => {
     await using t = await throughPostfix({
       owners: { 'carol@example.org': () => ({ v: 1, action: 'reject', reasons: ['CAROL'] }) },
       gateway: { mode: 'after-queue-lmtp', afterQueueReject: 'bounce' },
     });
-    await sendMail(t.pf.publicPort, { from: 's@example.net', to: ['carol@example.org', 'erin@example.org'], subject: 'x', text: 'x' });
-    await t.pf.waitForLog(/to=<carol@example.org>.*status=bounced .*550 5\.7\.1 message refused as spam/, 15_000);
+    await sendMail(t.pf.publicPort, {
+      from: 's@example.net',
+      to: ['carol@example.org', 'erin@example.org'],
+      subject: 'x',
+      text: 'x',
+    });
+    await t.pf.waitForLog(
+      /to=<carol@example.org>.*status=bounced .*550 5\.7\.1 message refused as spam/,
+      15_000,
+    );
     await t.pf.waitForLog(/to=<erin@example.org>.*status=sent/, 5000);
     // The sink gets erin's copy and the bounce to the sender (the backscatter this option accepts).
     const mails = await t.sink.waitFor(2, 15_000);
