@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import type { GatewayOptions } from './gateway.js';
+import { DEFAULT_MAX_SCAN_BYTES } from './mail-filter.js';
 import { readOwnerMap } from './owners.js';
 import { policyMapSchema } from './policy.js';
 
@@ -27,7 +28,7 @@ export const configSchema = z
       .number()
       .int()
       .min(1024)
-      .default(1024 * 1024),
+      .default(DEFAULT_MAX_SCAN_BYTES),
     maxSessions: z.coerce.number().int().min(1).max(10_000).default(100),
     spoolDir: z.string().min(1).optional(),
     replyMode: z.enum(['direct', 'queue']).default('direct'),

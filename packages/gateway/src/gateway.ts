@@ -31,7 +31,10 @@ export interface GatewayOptions {
   timeoutMs?: number;
   /** When no usable verdict comes: deliver marked unchecked (`accept`, default) or 451 (`tempfail`). */
   onTimeout?: OnTimeout;
-  /** Bytes of a mail sent to classifiers; the rest is delivered but not scanned. Default 1 MiB. */
+  /**
+   * Bytes of a mail sent to classifiers; the rest is delivered but not scanned. Default 512 KiB, as
+   * spamc's 500 KB: memory holds about this much per mail being classified.
+   */
   maxScanBytes?: number;
   /** Concurrent SMTP sessions; match the `scan` transport's maxproc in master.cf. Default 100. */
   maxSessions?: number;
@@ -60,7 +63,7 @@ export interface GatewayOptions {
   quarantine?: { retentionMs?: number } | false;
   replyMode?: ReplyMode;
   /**
-   * Mails bigger than `memoryBytes` (default 1 MiB, at least maxScanBytes) are spooled to a file
+   * Mails bigger than `memoryBytes` (default 256 KiB) are spooled to a file
    * in `dir` (default the OS temp dir) instead of being held in memory.
    */
   spool?: SpoolOptions;

@@ -9,7 +9,7 @@ import { Readable } from 'node:stream';
 import { PsfError } from '@psf/protocol';
 
 export interface SpoolOptions {
-  /** Mails up to this size stay in memory; bigger ones go to a file in `dir`. Default 1 MiB. */
+  /** Mails up to this size stay in memory; bigger ones go to a file in `dir`. Default 256 KiB. */
   memoryBytes?: number;
   /** Of a spooled mail, the bytes kept in memory for the header rewrite. Default 64 KiB. */
   headBytes?: number;
@@ -43,7 +43,7 @@ export class MailBody {
 
   /** Reads `input` to its end, spooling to disk past `memoryBytes`. */
   static async receive(input: Readable, options: SpoolOptions = {}): Promise<MailBody> {
-    const limit = options.memoryBytes ?? 1024 * 1024;
+    const limit = options.memoryBytes ?? 256 * 1024;
     const headBytes = Math.min(limit, options.headBytes ?? 64 * 1024);
     const chunks: Buffer[] = [];
     let held = 0; // bytes in chunks
@@ -58,6 +58,10 @@ export class MailBody {
           file = join(options.dir ?? tmpdir(), `psf-${randomBytes(9).toString('base64url')}.eml`);
           out = createWriteStream(file, { mode: 0o600, flags: 'wx' });
           for (const c of chunks) out.write(c);
+          // From now on only the head stays in memory (a copy: the chunks go with the writes).
+          const head = Buffer.from(Buffer.concat(chunks).subarray(0, headBytes));
+          chunks.splice(0, chunks.length, head);
+          held = head.length;
         }
         size += chunk.length;
         if (out && !out.write(chunk)) await once(out, 'drain');

@@ -279,6 +279,9 @@ export class MailFilter {
   }
 }
 
+/** What classifiers are sent of a mail by default: spamc's 500 KB, give or take. */
+export const DEFAULT_MAX_SCAN_BYTES = 512 * 1024;
+
 /** What a gateway or pipe process sets of the pipeline (GatewayOptions' names and defaults). */
 export type PipelineOptions = Pick<
   GatewayOptions,
@@ -301,7 +304,7 @@ export function createMailFilter(
       ? {}
       : { quarantineStore: new Quarantine({ connection, ...options.quarantine }) }),
     timeoutMs: options.timeoutMs ?? 10_000,
-    maxScanBytes: options.maxScanBytes ?? 1024 * 1024,
+    maxScanBytes: options.maxScanBytes ?? DEFAULT_MAX_SCAN_BYTES,
     onTimeout: options.onTimeout ?? 'accept',
     refuse: options.refuse ?? false,
     ...(options.policy ? { policy: options.policy } : {}),

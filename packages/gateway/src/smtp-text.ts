@@ -34,11 +34,16 @@ export class SmtpDataEncoder {
       this.#heldCR = true;
       n--;
     }
-    // Room for a few stuffed dots and bare line ends; grows (doubling) for mails full of bare LF.
-    let out = Buffer.allocUnsafe((lead?.length ?? 0) + n - start + ((n - start) >>> 6) + 2);
-    let o = lead ? lead.copy(out, 0) : 0;
+    // Allocated at the first change: most chunks of a CRLF mail go out as they came, uncopied.
+    let out: Buffer | undefined;
+    let o = 0;
     let from = start; // raw[from..] is not copied yet
     const copyUpTo = (end: number, extra?: Buffer): void => {
+      if (!out) {
+        // Room for a few stuffed dots and bare line ends; grows (doubling) for mails full of bare LF.
+        out = Buffer.allocUnsafe((lead?.length ?? 0) + n - start + ((n - start) >>> 6) + 2);
+        if (lead) o = lead.copy(out, 0);
+      }
       const need = o + end - from + (extra?.length ?? 0);
       if (need > out.length) {
         const bigger = Buffer.allocUnsafe(Math.max(need, out.length * 2));
@@ -73,9 +78,10 @@ export class SmtpDataEncoder {
         from = line = eol + 1;
       }
     }
-    copyUpTo(n);
     this.#lineStart = line >= n && (n > start || this.#lineStart || lead !== undefined);
-    return out.subarray(0, o);
+    if (!out && !lead) return raw.subarray(start, n);
+    copyUpTo(n);
+    return (out as Buffer).subarray(0, o);
   }
 
   /** The bytes that close the data: a pending line end, a final CRLF if needed, `.\r\n`. */
