@@ -24,11 +24,7 @@ export const configSchema = z
     timeoutMs: z.coerce.number().int().min(100).max(600_000).default(10_000),
     onTimeout: z.enum(['accept', 'tempfail']).default('accept'),
     afterQueueReject: z.enum(['tag', 'bounce']).default('tag'),
-    maxScanBytes: z.coerce
-      .number()
-      .int()
-      .min(1024)
-      .default(DEFAULT_MAX_SCAN_BYTES),
+    maxScanBytes: z.coerce.number().int().min(1024).default(DEFAULT_MAX_SCAN_BYTES),
     maxSessions: z.coerce.number().int().min(1).max(10_000).default(100),
     spoolDir: z.string().min(1).optional(),
     replyMode: z.enum(['direct', 'queue']).default('direct'),
