@@ -150,6 +150,30 @@ describe('through a real Postfix (after-queue content_filter)', () => {
     expect(mails.map((m) => m.rcpt.join()).sort()).toEqual(['erin@example.org', 's@example.net']);
   });
 
+  it('delivers a mail to three owners with three different verdicts as three correct copies', async () => {
+    await using t = await throughPostfix({
+      owners: {
+        'carol@example.org': () => ({ v: 1, action: 'tag', score: 8, reasons: ['CAROL_RULE'] }),
+        'dave@example.org': () => ({ v: 1, action: 'accept', score: 1, headers: { 'X-Dave': 'checked' } }),
+      },
+    });
+    const to = ['carol@example.org', 'dave@example.org', 'erin@example.org'];
+    await sendMail(t.pf.publicPort, {
+      from: 's@example.net',
+      to,
+      subject: 'WINNER OF THE CASH PRIZE',
+      text: 'You have won the lottery, act now!',
+    });
+    const copies = await t.sink.waitFor(3, 15_000);
+    const of = (rcpt: string) => copies.find((c) => c.rcpt.includes(rcpt))!.raw;
+    expect(copies.map((c) => c.rcpt.length)).toEqual([1, 1, 1]);
+    expect(header(of('carol@example.org'), 'X-Spam-Status')).toBe('Yes, score=8.0 tests=CAROL_RULE');
+    expect(header(of('dave@example.org'), 'X-Spam-Flag')).toBe('NO');
+    expect(header(of('dave@example.org'), 'X-Dave')).toBe('checked');
+    expect(header(of('erin@example.org'), 'X-Spam-Status')).toMatch(/^Yes, score=\d+\.\d tests=.*LOTTERY/);
+    await t.pf.waitForLog(/status=sent .*delivered as 3 copies/, 5000);
+  });
+
   it('quarantines, lists and releases a mail with psf-quarantine; the release reaches the next hop', async () => {
     await using t = await throughPostfix({
       owners: { 'carol@example.org': () => ({ v: 1, action: 'quarantine', score: 11, reasons: ['CAROL'] }) },
