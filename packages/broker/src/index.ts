@@ -4,10 +4,10 @@
  *
  * @example
  * ```ts
- * import { BrokerConnection, RpcClient, assertTopology } from '@psf/broker';
+ * import { BrokerConnection, RpcClient, topologySetup } from '@psf/broker';
  * const connection = await BrokerConnection.open({
  *   url: 'amqp://guest:guest@127.0.0.1:5672/psf',
- *   setup: async (model) => { const ch = await model.createChannel(); await assertTopology(ch); await ch.close(); },
+ *   setup: topologySetup(), // declares the topology on every (re)connection
  * });
  * const rpc = new RpcClient({ connection });
  * const verdict = await rpc.call('alice@example.org', request);
@@ -25,4 +25,4 @@ export { Quarantine } from './quarantine.js';
 export type { ReplyMode, RpcClientOptions } from './rpc-client.js';
 export { RpcClient } from './rpc-client.js';
 export type { TopologyOptions } from './topology.js';
-export { assertTopology, assertUserQueue, deleteUserQueue } from './topology.js';
+export { assertTopology, assertUserQueue, deleteUserQueue, topologySetup } from './topology.js';

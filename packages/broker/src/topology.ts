@@ -8,7 +8,7 @@ import {
   UNROUTED_EXCHANGE,
   userQueue,
 } from '@psf/protocol';
-import type { Channel } from 'amqplib';
+import type { Channel, ChannelModel } from 'amqplib';
 
 export interface TopologyOptions {
   /**
@@ -49,6 +49,15 @@ export async function assertTopology(ch: Channel, options: TopologyOptions = {})
   await ch.assertQueue(DEFAULT_QUEUE, { durable: true, arguments: classifierQueueArgs(options) });
   await ch.bindQueue(DEFAULT_QUEUE, UNROUTED_EXCHANGE, '');
   await ch.assertExchange(SCAN_EXCHANGE, 'direct', { durable: true, alternateExchange: UNROUTED_EXCHANGE });
+}
+
+/** A connection `setup` that declares the shared topology on every (re)connection. */
+export function topologySetup(options: TopologyOptions = {}): (model: ChannelModel) => Promise<void> {
+  return async (model) => {
+    const ch = await model.createChannel();
+    await assertTopology(ch, options);
+    await ch.close();
+  };
 }
 
 /** Declares an owner's personal queue `psf.user.<owner>`, bound to psf.scan by the owner id. */

@@ -1,12 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import {
-  assertTopology,
   BrokerConnection,
   type Logger,
   type ReplyMode,
   RpcClient,
   silentLogger,
+  topologySetup,
 } from '@psf/broker';
 import { isPsfError, PsfError } from '@psf/protocol';
 import { SMTPServer, type SMTPServerDataStream, type SMTPServerSession } from 'smtp-server';
@@ -187,11 +187,7 @@ export class Gateway {
       url: options.amqpUrl,
       name: 'psf-gateway',
       ...(options.logger ? { logger: options.logger } : {}),
-      setup: async (model) => {
-        const ch = await model.createChannel();
-        await assertTopology(ch);
-        await ch.close();
-      },
+      setup: topologySetup(),
     });
     const gateway = new Gateway(options, connection);
     await new Promise<void>((resolve, reject) => {

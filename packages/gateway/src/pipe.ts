@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Readable } from 'node:stream';
-import { assertTopology, BrokerConnection, RpcClient } from '@psf/broker';
+import { BrokerConnection, RpcClient, topologySetup } from '@psf/broker';
 import { isPsfError } from '@psf/protocol';
 import type { GatewayOptions } from './gateway.js';
 import { MailBody } from './mail-body.js';
@@ -76,11 +76,7 @@ export async function runPipe(options: PipeOptions): Promise<number> {
       url: options.amqpUrl,
       name: 'psf-pipe',
       ...(options.logger ? { logger: options.logger } : {}),
-      setup: async (model) => {
-        const ch = await model.createChannel();
-        await assertTopology(ch);
-        await ch.close();
-      },
+      setup: topologySetup(),
     });
     rpc = new RpcClient({
       connection,
