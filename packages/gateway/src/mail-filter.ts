@@ -7,10 +7,9 @@ import { rewriteHead } from './header-block.js';
 import type { MailBody } from './mail-body.js';
 import { addressIsOwner, groupByOwner, type OwnerMap } from './owners.js';
 import { dispose, disposeFailure, escalate, type PolicyOptions, policyFor, type Settled } from './policy.js';
+import type { Dsn, MessageSource, Reinjector, XForward } from './reinjector.js';
 
 type Deliver = Extract<Settled, { kind: 'deliver' }>;
-
-import type { Dsn, MessageSource, Reinjector, XForward } from './reinjector.js';
 
 /** XFORWARD's "not available" is passed on to Postfix as is, but classifiers get nothing. */
 const known = (value: string | undefined) => (value === '[UNAVAILABLE]' ? undefined : value);
@@ -96,10 +95,12 @@ export interface MailFilterOptions extends Omit<PolicyOptions, 'quarantine'> {
 }
 
 /**
- * The pipeline of one mail: one request per mailbox owner, a disposition per owner from the
- * verdict (or the timeout policy), one reinjected copy per group of owners with the same
- * disposition. Resolves only when every copy is accepted; otherwise throws a temporary PsfError
- * (the caller answers 451 and Postfix keeps the mail).
+ * The pipeline of one mail: one request per owner with a personal classifier and one for all the
+ * others, a disposition per owner from the verdict and their policy (or the timeout policy), one
+ * reinjected copy per group of owners with the same headers, quarantine where the verdict says
+ * so. With one reply per mail it resolves only when everything is settled and otherwise throws
+ * (a temporary PsfError: 451, Postfix keeps the mail; POLICY_REJECT: 550); per recipient, it
+ * reports in `failed` what could not be settled.
  */
 export class MailFilter {
   readonly #o: MailFilterOptions;
@@ -248,7 +249,9 @@ export class MailFilter {
     const requests = new Map<string, string[]>();
     for (const [i, owner] of owners.entries()) {
       const key = personal[i] ? owner : '';
-      requests.set(key, [...(requests.get(key) ?? []), ...(byOwner.get(owner) ?? [])]);
+      const list = requests.get(key) ?? [];
+      list.push(...(byOwner.get(owner) ?? []));
+      requests.set(key, list);
     }
     return requests;
   }
