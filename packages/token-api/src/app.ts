@@ -1,16 +1,167 @@
-import { Hono } from 'hono';
+import { type Logger, silentLogger } from '@psf/broker';
+import { userQueue } from '@psf/protocol';
+import { type Context, Hono } from 'hono';
+import type { Directory } from './directory.js';
+import { LoginLimiter } from './login-limiter.js';
+import { type TokenClaims, TokenError, type TokenSigner } from './tokens.js';
 
-export interface TokenApiOptions {
-  /** Reported by /healthz, e.g. the deployment's name. */
-  name?: string;
+/** Creates and removes an owner's queue and broker rights (psf-broker's functions). */
+export interface Provisioner {
+  addUser(owner: string): Promise<void>;
+  removeUser(owner: string): Promise<void>;
 }
 
+export interface TokenApiOptions {
+  directory: Directory;
+  tokens: TokenSigner;
+  /** Where classifiers connect: handed to users with their queue. */
+  amqp: { host: string; port: number; vhost: string; tls?: boolean };
+  /** For the admin endpoints that add and remove users. */
+  provisioner?: Provisioner;
+  limiter?: LoginLimiter;
+  /** Reported by /healthz. */
+  name?: string;
+  logger?: Logger;
+}
+
+const allow = (c: Context, yes: boolean) => c.text(yes ? 'allow' : 'deny');
+
 /**
- * The token API's HTTP app (hono). For now it serves only its health check; LDAP login, tokens
- * and RabbitMQ's HTTP auth backend endpoints come next.
+ * The token API (hono): users log in with their LDAP password and get a short-lived token, their
+ * queue and the broker's address; RabbitMQ's HTTP auth backend asks it who may do what
+ * (`/auth/*`, loopback only: see docs/security.md). Passwords and tokens are never logged.
  */
-export function createTokenApi(options: TokenApiOptions = {}): Hono {
+export function createTokenApi(options: TokenApiOptions): Hono {
+  const { directory, tokens, amqp } = options;
+  const limiter = options.limiter ?? new LoginLimiter();
+  const log = options.logger ?? silentLogger;
   const app = new Hono();
+
+  const connectInfo = (owner: string) => ({
+    url: `${amqp.tls ? 'amqps' : 'amqp'}://${amqp.host}:${amqp.port}/${encodeURIComponent(amqp.vhost)}`,
+    vhost: amqp.vhost,
+    username: owner,
+    queue: userQueue(owner),
+  });
+
+  /** Login with a password, throttled per login name (HTTP and AMQP logins count together). */
+  async function login(
+    name: string,
+    password: string,
+  ): Promise<'blocked' | Awaited<ReturnType<Directory['authenticate']>>> {
+    const key = name.toLowerCase();
+    if (limiter.blocked(key)) return 'blocked';
+    const identity = await directory.authenticate(name, password);
+    if (!identity) limiter.failed(key);
+    return identity;
+  }
+
+  async function bearer(c: Context): Promise<TokenClaims | Response> {
+    const token = /^Bearer (\S+)$/.exec(c.req.header('authorization') ?? '')?.[1];
+    if (!token) return c.json({ error: 'missing bearer token' }, 401);
+    try {
+      return await tokens.verify(token);
+    } catch (err) {
+      return c.json({ error: err instanceof TokenError ? err.message : 'invalid token' }, 401);
+    }
+  }
+
   app.get('/healthz', (c) => c.json({ ok: true, service: options.name ?? 'psf-token-api' }));
+
+  app.post('/v1/login', async (c) => {
+    const body = (await c.req.json().catch(() => null)) as { username?: unknown; password?: unknown } | null;
+    if (typeof body?.username !== 'string' || typeof body.password !== 'string') {
+      return c.json({ error: 'expected JSON { "username": string, "password": string }' }, 400);
+    }
+    let identity: Awaited<ReturnType<typeof login>>;
+    try {
+      identity = await login(body.username, body.password);
+    } catch (err) {
+      log.error({ event: 'login-directory-error', err: (err as Error).message }, 'directory unavailable');
+      return c.json({ error: 'directory unavailable, try again later' }, 503);
+    }
+    if (identity === 'blocked') {
+      log.warn({ event: 'login-blocked', login: body.username }, 'too many failed logins');
+      return c.json({ error: 'too many failed logins, try again later' }, 429);
+    }
+    if (!identity) {
+      log.info({ event: 'login-failed', login: body.username }, 'login refused');
+      return c.json({ error: 'invalid username or password' }, 401);
+    }
+    const { token, expiresAt } = await tokens.issue(identity.owner, identity.admin);
+    log.info(
+      { event: 'login', login: identity.login, owner: identity.owner, admin: identity.admin },
+      'logged in',
+    );
+    return c.json({
+      token,
+      expiresAt,
+      owner: identity.owner,
+      admin: identity.admin,
+      amqp: connectInfo(identity.owner),
+    });
+  });
+
+  app.get('/v1/me', async (c) => {
+    const claims = await bearer(c);
+    if (claims instanceof Response) return claims;
+    return c.json({
+      owner: claims.owner,
+      admin: claims.admin,
+      expiresAt: claims.exp * 1000,
+      amqp: connectInfo(claims.owner),
+    });
+  });
+
+  app.post('/v1/token', async (c) => {
+    const claims = await bearer(c);
+    if (claims instanceof Response) return claims;
+    return c.json(await tokens.issue(claims.owner, claims.admin));
+  });
+
+  const admin = new Hono();
+  admin.use(async (c, next) => {
+    const claims = await bearer(c);
+    if (claims instanceof Response) return claims;
+    if (!claims.admin) return c.json({ error: 'admin only' }, 403);
+    await next();
+  });
+  admin.post('/users/:owner', async (c) => {
+    if (!options.provisioner) return c.json({ error: 'no provisioning configured' }, 501);
+    await options.provisioner.addUser(c.req.param('owner'));
+    return c.json({ owner: c.req.param('owner'), queue: userQueue(c.req.param('owner')) }, 201);
+  });
+  admin.delete('/users/:owner', async (c) => {
+    if (!options.provisioner) return c.json({ error: 'no provisioning configured' }, 501);
+    await options.provisioner.removeUser(c.req.param('owner'));
+    return c.body(null, 204);
+  });
+  // The seed's get_key: a token an admin hands to a user's classifier.
+  admin.post('/users/:owner/token', async (c) => c.json(await tokens.issue(c.req.param('owner'), false)));
+  app.route('/v1/admin', admin);
+
+  // RabbitMQ's rabbitmq_auth_backend_http (auth_http.http_method = post: form bodies).
+  const form = async (c: Context) => Object.fromEntries(new URLSearchParams(await c.req.text()));
+  app.post('/auth/user', async (c) => {
+    const { username = '', password = '' } = await form(c);
+    const claims = await tokens.verify(password).catch(() => undefined);
+    if (claims) return allow(c, claims.owner === username);
+    const identity = await login(username, password).catch(() => null);
+    return allow(c, identity !== null && identity !== 'blocked' && identity.owner === username);
+  });
+  app.post('/auth/vhost', async (c) => allow(c, (await form(c)).vhost === amqp.vhost));
+  app.post('/auth/resource', async (c) => {
+    const p = await form(c);
+    const own = p.resource === 'queue' && p.permission === 'read' && p.name === userQueue(p.username ?? '');
+    // Replies go to the default exchange (direct reply-to); nothing else may be written or declared.
+    const reply = p.resource === 'exchange' && p.permission === 'write' && p.name === 'amq.default';
+    return allow(c, p.vhost === amqp.vhost && (own || reply));
+  });
+  app.post('/auth/topic', (c) => allow(c, false));
+
+  app.onError((err, c) => {
+    log.error({ event: 'token-api-error', err: err.message }, 'request failed');
+    return c.json({ error: 'internal error' }, 500);
+  });
   return app;
 }
