@@ -16,6 +16,8 @@
 
 export type { BrokerConnectionEvents, BrokerConnectionOptions } from './connection.js';
 export { BrokerConnection } from './connection.js';
+export type { RabbitLdapOptions } from './ldap-config.js';
+export { rabbitLdapConfig } from './ldap-config.js';
 export type { Logger } from './logger.js';
 export { silentLogger } from './logger.js';
 export type { OwnerDirectoryOptions } from './owner-directory.js';

@@ -16,6 +16,8 @@ export type Handler = (mail: Mail) => Verdict | Promise<Verdict>;
 export interface ClassifierOptions {
   /** AMQP URL with the owner's credentials and vhost. */
   url: string;
+  /** Credentials read at every (re)connection, overriding the URL's (a token that is refreshed). */
+  credentials?: () => { username: string; password: string };
   /** The queue to consume: `userQueue(owner)` from @psf/protocol, or psf.default for the central one. */
   queue: string;
   handler: Handler;
@@ -70,6 +72,7 @@ export class Classifier {
     const conn = await BrokerConnection.open({
       url: opts.url,
       name: opts.name ?? `psf-classifier ${opts.queue}`,
+      ...(opts.credentials ? { credentials: opts.credentials } : {}),
       ...(opts.logger ? { logger: opts.logger } : {}),
     });
     const classifier = new Classifier(conn, opts);

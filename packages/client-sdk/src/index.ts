@@ -20,4 +20,6 @@
 export type { Verdict, VerdictAction } from '@psf/protocol';
 export type { ClassifierOptions, ClassifierStats, Handler } from './classifier.js';
 export { Classifier, startClassifier } from './classifier.js';
+export type { ClientSession, ConnectOptions } from './login.js';
+export { connect } from './login.js';
 export type { Mail } from './mail.js';
