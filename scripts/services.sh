@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Makes this (Debian, root) machine ready for the tests and the demo: Postfix binaries (the system
-# instance stays unconfigured and stopped: tests run private ones), RabbitMQ on 127.0.0.1:5672,
-# node_modules. Idempotent: only does what is missing.
+# instance stays unconfigured and stopped: tests run private ones), slapd and ldap-utils (likewise:
+# tests run private slapds), RabbitMQ on 127.0.0.1:5672, node_modules. Idempotent: only does what
+# is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH=/usr/sbin:/usr/bin:/sbin:/bin:$PATH
@@ -11,11 +12,13 @@ die() { echo "services: ERROR: $*" >&2; exit 1; }
 
 installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
 missing=()
-for p in postfix rabbitmq-server; do installed "$p" || missing+=("$p"); done
+for p in postfix rabbitmq-server slapd ldap-utils; do installed "$p" || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then
   step "installing ${missing[*]}"
   # "No configuration": leave /etc/postfix alone; policy-rc.d keeps the packaged daemons stopped.
   echo 'postfix postfix/main_mailer_type select No configuration' | debconf-set-selections
+  # Likewise slapd: no /etc/ldap/slapd.d, no database (scripts/slapd-instance.sh brings its own).
+  echo 'slapd slapd/no_configuration boolean true' | debconf-set-selections
   if [ ! -e /usr/sbin/policy-rc.d ]; then
     printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod 755 /usr/sbin/policy-rc.d
     trap 'rm -f /usr/sbin/policy-rc.d' EXIT
@@ -24,7 +27,7 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null ||
     die "apt-get install ${missing[*]} failed"
 else
-  step "postfix and rabbitmq-server already installed"
+  step "postfix, rabbitmq-server, slapd and ldap-utils already installed"
 fi
 
 amqp_up() { timeout 2 bash -c ': > /dev/tcp/127.0.0.1/5672' 2>/dev/null; }

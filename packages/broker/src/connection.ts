@@ -40,8 +40,12 @@ export class BrokerConnection extends EventEmitter<BrokerConnectionEvents> {
   readonly #recovering: RecoveringChannelModel;
   readonly #log: Logger;
 
-  private constructor(recovering: RecoveringChannelModel, log: Logger) {
+  /** The broker user this connection logs in as (what RabbitMQ checks `user_id` against). */
+  readonly #username: () => string;
+
+  private constructor(recovering: RecoveringChannelModel, log: Logger, username: () => string) {
     super();
+    this.#username = username;
     this.#recovering = recovering;
     this.#log = log;
     recovering.on('connect', (model) => {
@@ -77,7 +81,15 @@ export class BrokerConnection extends EventEmitter<BrokerConnectionEvents> {
         ...(options.setup ? { setup: options.setup } : {}),
       },
     });
-    return new BrokerConnection(recovering, options.logger ?? silentLogger);
+    const fromUrl = decodeURIComponent(new URL(options.url).username) || 'guest'; // amqplib's default
+    const credentials = options.credentials;
+    const username = credentials ? () => credentials().username : () => fromUrl;
+    return new BrokerConnection(recovering, options.logger ?? silentLogger, username);
+  }
+
+  /** The broker user name this connection logs in as. */
+  get username(): string {
+    return this.#username();
   }
 
   /** The live connection, if there is one now. */

@@ -20,8 +20,20 @@ export type { RabbitLdapOptions } from './ldap-config.js';
 export { rabbitLdapConfig } from './ldap-config.js';
 export type { Logger } from './logger.js';
 export { silentLogger } from './logger.js';
+export type { ManagementOptions, Permissions, QueueInfo } from './management.js';
+export { Management } from './management.js';
 export type { OwnerDirectoryOptions } from './owner-directory.js';
 export { OwnerDirectory } from './owner-directory.js';
+export type {
+  AddUserOptions,
+  AddUserReport,
+  InstallOptions,
+  ProvisioningReport,
+  RemoveUserReport,
+  UserOptions,
+  UserQueueInfo,
+} from './provisioning.js';
+export { addUser, install, listUsers, removeUser, userPermissions } from './provisioning.js';
 export type { QuarantineEntry, QuarantineOptions } from './quarantine.js';
 export { Quarantine } from './quarantine.js';
 export type { ReplyMode, RpcClientOptions } from './rpc-client.js';

@@ -1,4 +1,4 @@
-import { USER_QUEUE_PREFIX } from '@psf/protocol';
+import { DEFAULT_EXCHANGE, USER_QUEUE_PREFIX } from '@psf/protocol';
 
 export interface RabbitLdapOptions {
   /** LDAP server host names (tried in order) and port. */
@@ -52,7 +52,7 @@ export function rabbitLdapConfig(options: RabbitLdapOptions): { conf: string; ad
       {permission, write, ${deny}},
       {permission, configure, ${deny}}]}},
     {resource, exchange, {for, [
-      {permission, write, {equals, "\${name}", "amq.default"}},
+      {permission, write, {equals, "\${name}", ${erl(DEFAULT_EXCHANGE)}}},
       {permission, read, ${deny}},
       {permission, configure, ${deny}}]}}]}},
   {topic_access_query, ${deny}},

@@ -194,6 +194,8 @@ export class RpcClient {
             expiration: String(ttl),
             mandatory: true,
             persistent: this.#persistent,
+            // RabbitMQ refuses a user_id that is not the publisher's: classifiers can trust it.
+            userId: this.#conn.username,
             timestamp: Math.floor(Date.now() / 1000),
           },
           (err) => {

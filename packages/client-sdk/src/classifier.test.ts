@@ -117,6 +117,31 @@ describe('Classifier', () => {
     await c.close();
   });
 
+  it('answers only trusted publishers: RabbitMQ vouches for user_id, forged requests die unanswered', async () => {
+    await assertUserQueue(ch, 'ida@example.org');
+    const strict = await startClassifier({
+      url: vhost.url,
+      queue: userQueue('ida@example.org'),
+      handler: () => ({ v: 1, action: 'accept' }),
+      trustedPublishers: ['some-gateway'],
+    });
+    let err: unknown;
+    await rpc.call('ida@example.org', request('c-7', 500)).catch((e) => {
+      err = e;
+    });
+    expect(isPsfError(err, 'TIMEOUT')).toBe(true); // guest is not trusted here
+    await vi.waitFor(() => expect(strict.stats.malformed).toBe(1));
+    await strict.close();
+    const open = await startClassifier({
+      url: vhost.url,
+      queue: userQueue('ida@example.org'),
+      handler: () => ({ v: 1, action: 'accept' }),
+      trustedPublishers: ['guest'],
+    });
+    expect(await rpc.call('ida@example.org', request('c-8'))).toEqual({ v: 1, action: 'accept' });
+    await open.close();
+  });
+
   it('finishes the mails in hand on close, and leaves nothing unacknowledged', async () => {
     let release: () => void = () => {};
     const gate = new Promise<void>((r) => {

@@ -21,6 +21,12 @@ export interface ClassifierOptions {
   /** The queue to consume: `userQueue(owner)` from @psf/protocol, or psf.default for the central one. */
   queue: string;
   handler: Handler;
+  /**
+   * Broker users whose requests are answered (RabbitMQ vouches for the `user_id` of a message);
+   * others are dead-lettered unanswered. Set it to the gateways' users: anyone who may publish
+   * replies could otherwise put a forged request into your queue. Default: answer all.
+   */
+  trustedPublishers?: string[];
   /** Mails handled at once (AMQP prefetch). Default 16. */
   concurrency?: number;
   /** Shown in RabbitMQ's connection list. */
@@ -116,6 +122,11 @@ export class Classifier {
   async #handle(ch: ConfirmChannel, msg: ConsumeMessage): Promise<void> {
     let mail: Mail;
     try {
+      const publisher = msg.properties.userId as string | undefined;
+      const trusted = this.#opts.trustedPublishers;
+      if (trusted && !trusted.includes(publisher ?? '')) {
+        throw new PsfError('BAD_REQUEST', `request from untrusted publisher ${JSON.stringify(publisher)}`);
+      }
       mail = toMail(decodeScanRequest(msg));
     } catch (err) {
       this.stats.malformed++;

@@ -21,6 +21,8 @@ export const DEAD_QUEUE = 'psf.dead';
 export const USER_QUEUE_PREFIX = 'psf.user.';
 /** The queue-name prefix of per-owner quarantines. */
 export const QUARANTINE_QUEUE_PREFIX = 'psf.quarantine.';
+/** RabbitMQ's default exchange as permissions name it: replies are published there. */
+export const DEFAULT_EXCHANGE = 'amq.default';
 /** RabbitMQ's pseudo-queue for direct reply-to. */
 export const DIRECT_REPLY_TO = 'amq.rabbitmq.reply-to';
 

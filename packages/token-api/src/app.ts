@@ -1,5 +1,5 @@
 import { type Logger, silentLogger } from '@psf/broker';
-import { userQueue } from '@psf/protocol';
+import { DEFAULT_EXCHANGE, userQueue } from '@psf/protocol';
 import { type Context, Hono } from 'hono';
 import type { Directory } from './directory.js';
 import { LoginLimiter } from './login-limiter.js';
@@ -154,7 +154,7 @@ export function createTokenApi(options: TokenApiOptions): Hono {
     const p = await form(c);
     const own = p.resource === 'queue' && p.permission === 'read' && p.name === userQueue(p.username ?? '');
     // Replies go to the default exchange (direct reply-to); nothing else may be written or declared.
-    const reply = p.resource === 'exchange' && p.permission === 'write' && p.name === 'amq.default';
+    const reply = p.resource === 'exchange' && p.permission === 'write' && p.name === DEFAULT_EXCHANGE;
     return allow(c, p.vhost === amqp.vhost && (own || reply));
   });
   app.post('/auth/topic', (c) => allow(c, false));

@@ -1,0 +1,148 @@
+#!/usr/bin/env node
+import { readFileSync } from 'node:fs';
+import { isPsfError, PsfError } from '@psf/protocol';
+import { Command } from 'commander';
+import { z } from 'zod';
+import { Management } from './management.js';
+import { addUser, install, listUsers, type ProvisioningReport, removeUser } from './provisioning.js';
+
+const configSchema = z
+  .object({
+    /** The administrator's AMQP URL; its path is the psf vhost. */
+    amqpUrl: z.url({ protocol: /^amqps?$/ }).default('amqp://guest:guest@127.0.0.1:5672/psf'),
+    managementUrl: z.url({ protocol: /^https?$/ }).default('http://127.0.0.1:15672'),
+    /** Default: the user and password of amqpUrl. */
+    managementUser: z.string().min(1).optional(),
+    managementPassword: z.string().optional(),
+  })
+  .strict();
+
+const ENV: Record<string, keyof z.infer<typeof configSchema>> = {
+  PSF_AMQP_URL: 'amqpUrl',
+  PSF_MANAGEMENT_URL: 'managementUrl',
+  PSF_MANAGEMENT_USER: 'managementUser',
+  PSF_MANAGEMENT_PASSWORD: 'managementPassword',
+};
+
+const program = new Command()
+  .name('psf-broker')
+  .description(
+    'Sets up RabbitMQ for psf: the vhost and topology, and a broker user and queue\n' +
+      'per mailbox owner, through the management API (plugin rabbitmq_management).\n' +
+      `Environment (overrides the file): ${Object.keys(ENV).join(', ')}.\n` +
+      'Exit status: 0 done, 69 RabbitMQ or its management API unreachable,\n' +
+      '78 bad configuration or refused credentials.',
+  )
+  .option('-c, --config <file>', 'JSON configuration file')
+  .showHelpAfterError();
+
+interface Context {
+  management: Management;
+  amqpUrl: string;
+  vhost: string;
+}
+
+function loadContext(): Context {
+  const file = program.opts<{ config?: string }>().config;
+  let raw: Record<string, unknown> = {};
+  if (file) {
+    try {
+      raw = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+    } catch (err) {
+      throw new PsfError('CONFIG', `cannot read config file ${file}: ${(err as Error).message}`);
+    }
+  }
+  for (const [name, key] of Object.entries(ENV)) {
+    if (process.env[name] !== undefined) raw[key] = process.env[name];
+  }
+  const parsed = configSchema.safeParse(raw);
+  if (!parsed.success)
+    throw new PsfError('CONFIG', `invalid configuration:\n${z.prettifyError(parsed.error)}`);
+  const config = parsed.data;
+  const url = new URL(config.amqpUrl);
+  const management = new Management({
+    url: config.managementUrl,
+    username: config.managementUser ?? (decodeURIComponent(url.username) || 'guest'),
+    password: config.managementPassword ?? (decodeURIComponent(url.password) || 'guest'),
+  });
+  // As amqplib reads it: an empty path is the default vhost.
+  return { management, amqpUrl: config.amqpUrl, vhost: decodeURIComponent(url.pathname.slice(1)) || '/' };
+}
+
+/** Runs a command; exits 0, 69 (broker or API unreachable) or 78 (configuration, refused input). */
+function command(work: (ctx: Context) => Promise<void>) {
+  return async () => {
+    try {
+      await work(loadContext());
+    } catch (err) {
+      console.error(`psf-broker: ${(err as Error).message}`);
+      process.exit(isPsfError(err, 'CONFIG') ? 78 : 69);
+    }
+    process.exit(0);
+  };
+}
+
+function printReport(report: ProvisioningReport): void {
+  for (const state of ['created', 'existing', 'different'] as const) {
+    for (const name of report[state]) console.log(`${state}\t${name}`);
+  }
+  if (report.different.length)
+    console.error(
+      'psf-broker: left as they are, with other arguments than psf declares (RabbitMQ cannot ' +
+        'change them); delete one, and its messages, to have it redeclared',
+    );
+}
+
+async function readPassword(): Promise<string> {
+  let text = '';
+  for await (const chunk of process.stdin) text += chunk;
+  const password = text.split(/\r?\n/)[0];
+  if (!password) throw new PsfError('CONFIG', 'empty password on stdin');
+  return password;
+}
+
+program
+  .command('install')
+  .description('create the vhost if missing, give the admin user full rights there, declare the topology')
+  .action(
+    command(async (ctx) => {
+      printReport(await install(ctx));
+    }),
+  );
+program
+  .command('add-user <owner>')
+  .description(
+    "create the owner's broker user (read only psf.user.<owner>, write only replies) and queue;\n" +
+      'without --password-stdin the user has no password: the HTTP or LDAP auth backend logs them in',
+  )
+  .option('--password-stdin', "read the user's password from stdin")
+  .action((owner: string, opts: { passwordStdin?: boolean }) =>
+    command(async (ctx) => {
+      const password = opts.passwordStdin ? await readPassword() : undefined;
+      const { permissions, ...report } = await addUser({ ...ctx, owner, password });
+      printReport(report);
+      const { configure, write, read } = permissions;
+      console.log(`permissions\tconfigure ${configure} write ${write} read ${read}`);
+      if (!password)
+        console.error(`psf-broker: ${owner} has no password: the HTTP or LDAP backend logs them in`);
+    })(),
+  );
+program
+  .command('remove-user <owner>')
+  .description("delete the owner's broker user and queue (their mail then goes to psf.default)")
+  .action((owner: string) =>
+    command(async (ctx) => {
+      const report = await removeUser({ ...ctx, owner });
+      for (const name of report.removed) console.log(`removed\t${name}`);
+      for (const name of report.missing) console.log(`missing\t${name}`);
+    })(),
+  );
+program
+  .command('list-users')
+  .description('owners with a queue of their own: owner, messages, consumers (tab-separated)')
+  .action(
+    command(async (ctx) => {
+      for (const u of await listUsers(ctx)) console.log(`${u.owner}\t${u.messages}\t${u.consumers}`);
+    }),
+  );
+await program.parseAsync();

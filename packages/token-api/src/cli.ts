@@ -1,0 +1,44 @@
+#!/usr/bin/env node
+import { serve } from '@hono/node-server';
+import { Command } from 'commander';
+import { pino } from 'pino';
+import { createTokenApi } from './app.js';
+import { ENV, loadConfig } from './config.js';
+import { LdapDirectory } from './directory.js';
+import { TokenSigner } from './tokens.js';
+
+const program = new Command()
+  .name('psf-token-api')
+  .description(
+    'psf token API: LDAP login, tokens and queues for classifiers, RabbitMQ HTTP auth backend.\n' +
+      `Environment (overrides the file): ${Object.keys(ENV).join(', ')}.`,
+  )
+  .option('-c, --config <file>', 'JSON configuration file')
+  .showHelpAfterError();
+program.parse();
+
+let config: ReturnType<typeof loadConfig>;
+try {
+  config = loadConfig(program.opts<{ config?: string }>().config, process.env);
+} catch (err) {
+  console.error(`psf-token-api: ${(err as Error).message}`);
+  process.exit(78);
+}
+const logger = pino({ name: 'psf-token-api', level: config.logLevel });
+const app = createTokenApi({
+  directory: new LdapDirectory({
+    url: config.ldapUrl,
+    userBase: config.ldapUserBase,
+    ...(config.ldapAdminGroup ? { adminGroupDn: config.ldapAdminGroup } : {}),
+    ...(config.ldapBindDn ? { bindDn: config.ldapBindDn, bindPassword: config.ldapBindPassword ?? '' } : {}),
+  }),
+  tokens: new TokenSigner(config.tokenSecret, config.tokenTtlSeconds),
+  amqp: { ...config.amqp, vhost: config.vhost },
+  logger,
+});
+const server = serve({ fetch: app.fetch, hostname: config.listen.host, port: config.listen.port }, (info) =>
+  logger.info({ event: 'listening', ...info }, 'psf-token-api ready'),
+);
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => server.close(() => process.exit(0)));
+}

@@ -1,0 +1,61 @@
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+
+const hostPort = z
+  .string()
+  .regex(/^[^:\s]+:\d{1,5}$/, 'expected host:port')
+  .transform((s) => {
+    const i = s.lastIndexOf(':');
+    return { host: s.slice(0, i), port: Number(s.slice(i + 1)) };
+  });
+
+/** psf-token-api's configuration (JSON file; PSF_* environment variables override). */
+export const configSchema = z
+  .object({
+    listen: hostPort.default({ host: '127.0.0.1', port: 8080 }),
+    ldapUrl: z.string().regex(/^ldaps?:\/\//, 'expected ldap:// or ldaps://'),
+    ldapUserBase: z.string().min(1),
+    ldapAdminGroup: z.string().min(1).optional(),
+    ldapBindDn: z.string().min(1).optional(),
+    ldapBindPassword: z.string().optional(),
+    /** HS256 secret; at least 32 characters. Prefer the environment or a file readable by this user only. */
+    tokenSecret: z.string().min(32, 'the token secret must be at least 32 characters'),
+    tokenTtlSeconds: z.coerce.number().int().min(60).max(86_400).default(3600),
+    /** What users are told to connect to. */
+    amqp: hostPort.default({ host: '127.0.0.1', port: 5672 }),
+    vhost: z.string().min(1).default('psf'),
+    logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  })
+  .strict();
+
+export type TokenApiConfig = z.infer<typeof configSchema>;
+
+export const ENV: Record<string, keyof TokenApiConfig> = {
+  PSF_LISTEN: 'listen',
+  PSF_LDAP_URL: 'ldapUrl',
+  PSF_LDAP_USER_BASE: 'ldapUserBase',
+  PSF_LDAP_ADMIN_GROUP: 'ldapAdminGroup',
+  PSF_LDAP_BIND_DN: 'ldapBindDn',
+  PSF_LDAP_BIND_PASSWORD: 'ldapBindPassword',
+  PSF_TOKEN_SECRET: 'tokenSecret',
+  PSF_TOKEN_TTL_SECONDS: 'tokenTtlSeconds',
+  PSF_AMQP: 'amqp',
+  PSF_VHOST: 'vhost',
+  PSF_LOG_LEVEL: 'logLevel',
+};
+
+/** Reads the file (if any), applies the environment and validates; errors name the bad key. */
+export function loadConfig(file: string | undefined, env: NodeJS.ProcessEnv): TokenApiConfig {
+  let raw: Record<string, unknown> = {};
+  if (file) {
+    try {
+      raw = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+    } catch (err) {
+      throw new Error(`cannot read config file ${file}: ${(err as Error).message}`);
+    }
+  }
+  for (const [name, key] of Object.entries(ENV)) if (env[name] !== undefined) raw[key] = env[name];
+  const parsed = configSchema.safeParse(raw);
+  if (!parsed.success) throw new Error(`invalid configuration:\n${z.prettifyError(parsed.error)}`);
+  return parsed.data;
+}
