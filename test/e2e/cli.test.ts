@@ -1,7 +1,8 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { describe, expect, it } from 'vitest';
+import { freePort } from '@psf/testkit';
+import { describe, expect, it, vi } from 'vitest';
 
 // The installed psf-gateway command (built dist/, as npm test builds before testing).
 const cli = fileURLToPath(new URL('../../packages/gateway/dist/cli.js', import.meta.url));
@@ -39,5 +40,44 @@ describe('psf-gateway CLI', () => {
     const r = await run(['--print-config'], { PSF_ON_TIMEOUT: 'sometimes' });
     expect(r.code).toBe(78);
     expect(r.stderr).toMatch(/psf-gateway: invalid configuration[\s\S]*onTimeout/);
+  });
+});
+
+describe('psf-token-api CLI', () => {
+  const tokenApi = fileURLToPath(new URL('../../packages/token-api/dist/cli.js', import.meta.url));
+
+  it('refuses a configuration without LDAP or secret, naming the keys (exit 78)', async () => {
+    const r = await promisify(execFile)(process.execPath, [tokenApi], { timeout: 10_000 }).then(
+      () => ({ code: 0, stderr: '' }),
+      (e: { code: number; stderr: string }) => e,
+    );
+    expect(r.code).toBe(78);
+    expect(r.stderr).toMatch(/ldapUrl[\s\S]*tokenSecret|tokenSecret[\s\S]*ldapUrl/);
+  });
+
+  it('serves /healthz on the configured address and stops on SIGTERM', async () => {
+    const port = await freePort();
+    const child = spawn(process.execPath, [tokenApi], {
+      env: {
+        ...process.env,
+        PSF_LISTEN: `127.0.0.1:${port}`,
+        PSF_LDAP_URL: 'ldap://127.0.0.1:1',
+        PSF_LDAP_USER_BASE: 'ou=people,dc=example,dc=test',
+        PSF_TOKEN_SECRET: 'a-test-secret-that-is-long-enough-0123',
+        PSF_LOG_LEVEL: 'silent',
+      },
+    });
+    try {
+      await vi.waitFor(
+        async () => expect((await fetch(`http://127.0.0.1:${port}/healthz`)).status).toBe(200),
+        {
+          timeout: 10_000,
+        },
+      );
+    } finally {
+      child.kill('SIGTERM');
+      await new Promise((r) => child.once('exit', r));
+    }
+    expect(child.exitCode).toBe(0);
   });
 });

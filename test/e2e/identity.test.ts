@@ -169,6 +169,51 @@ describe('identity: LDAP, token API, RabbitMQ HTTP auth backend', () => {
   });
 });
 
+describe('identity: tokens expire, and the client SDK keeps its own fresh', () => {
+  it('the broker refuses an expired token', async () => {
+    const short = await new TokenSigner(SECRET, 1).issue('alice@example.org', false);
+    await new Promise((r) => setTimeout(r, 2100));
+    await expect(attempt('alice@example.org', short.token, () => {})).rejects.toThrow(/ACCESS_REFUSED|403/);
+  });
+
+  it('a classifier reconnects after its first token expired, with a refreshed one', async () => {
+    const previous = app;
+    app = createTokenApi({
+      directory: new LdapDirectory({ url: slapd.url, userBase: slapd.peopleDn }),
+      tokens: new TokenSigner(SECRET, 2), // refreshed about every second
+      amqp: { host: '127.0.0.1', port: node.amqpPort, vhost: 'psf' },
+      limiter: new LoginLimiter(20, 60_000),
+    });
+    const session = await connect({
+      api,
+      username: 'alice',
+      password: slapd.users.alice,
+      handler: () => ({ v: 1, action: 'accept' }),
+    });
+    try {
+      await new Promise((r) => setTimeout(r, 3000)); // the login token has expired by now
+      await node.ctl(['close_all_connections', '-p', 'psf', 'test: reconnect']);
+      const gw = await BrokerConnection.open({ url: `${node.url}/psf` });
+      const rpc = new RpcClient({ connection: gw });
+      await rpc.waitReady(10_000);
+      const request: ScanRequest = {
+        id: 'id-2',
+        envelope: { mailFrom: 'x@example.net', rcpt: ['alice@example.org'] },
+        size: 10,
+        truncated: false,
+        deadline: Date.now() + 8000,
+        mail: Buffer.from('Subject: x\r\n\r\nx\r\n'),
+      };
+      expect(await rpc.call('alice@example.org', request)).toEqual({ v: 1, action: 'accept' });
+      await rpc.close();
+      await gw.close();
+    } finally {
+      await session.close();
+      app = previous;
+    }
+  });
+});
+
 describe("identity: RabbitMQ's own LDAP backend, configured by rabbitLdapConfig()", () => {
   it('lets alice read her queue with her LDAP password, and nothing else', async () => {
     const { conf, advanced } = rabbitLdapConfig({

@@ -2,7 +2,8 @@
 import { serve } from '@hono/node-server';
 import { Command } from 'commander';
 import { pino } from 'pino';
-import { createTokenApi } from './app.js';
+import { addUser, Management, removeUser } from '@psf/broker';
+import { createTokenApi, type Provisioner } from './app.js';
 import { ENV, loadConfig } from './config.js';
 import { LdapDirectory } from './directory.js';
 import { TokenSigner } from './tokens.js';
@@ -25,6 +26,21 @@ try {
   process.exit(78);
 }
 const logger = pino({ name: 'psf-token-api', level: config.logLevel });
+
+/** Admin endpoints provision through psf-broker's functions, with the admin's credentials. */
+function provisioner(managementUrl: string, adminAmqpUrl: string): Provisioner {
+  const admin = new URL(adminAmqpUrl);
+  const management = new Management({
+    url: managementUrl,
+    username: decodeURIComponent(admin.username),
+    password: decodeURIComponent(admin.password),
+  });
+  const vhost = config.vhost;
+  return {
+    addUser: async (owner) => void (await addUser({ management, amqpUrl: adminAmqpUrl, vhost, owner })),
+    removeUser: async (owner) => void (await removeUser({ management, vhost, owner })),
+  };
+}
 const app = createTokenApi({
   directory: new LdapDirectory({
     url: config.ldapUrl,
@@ -34,6 +50,7 @@ const app = createTokenApi({
   }),
   tokens: new TokenSigner(config.tokenSecret, config.tokenTtlSeconds),
   amqp: { ...config.amqp, vhost: config.vhost },
+  ...(config.managementUrl && config.adminAmqpUrl ? { provisioner: provisioner(config.managementUrl, config.adminAmqpUrl) } : {}),
   logger,
 });
 const server = serve({ fetch: app.fetch, hostname: config.listen.host, port: config.listen.port }, (info) =>

@@ -24,9 +24,16 @@ export const configSchema = z
     /** What users are told to connect to. */
     amqp: hostPort.default({ host: '127.0.0.1', port: 5672 }),
     vhost: z.string().min(1).default('psf'),
+    /** For the admin endpoints that add and remove users: RabbitMQ's management API and an admin AMQP URL. */
+    managementUrl: z.string().url().optional(),
+    adminAmqpUrl: z.string().url().optional(),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   })
-  .strict();
+  .strict()
+  .refine((c) => !c.managementUrl === !c.adminAmqpUrl, {
+    message: 'managementUrl and adminAmqpUrl go together',
+    path: ['adminAmqpUrl'],
+  });
 
 export type TokenApiConfig = z.infer<typeof configSchema>;
 
@@ -41,6 +48,8 @@ export const ENV: Record<string, keyof TokenApiConfig> = {
   PSF_TOKEN_TTL_SECONDS: 'tokenTtlSeconds',
   PSF_AMQP: 'amqp',
   PSF_VHOST: 'vhost',
+  PSF_MANAGEMENT_URL: 'managementUrl',
+  PSF_ADMIN_AMQP_URL: 'adminAmqpUrl',
   PSF_LOG_LEVEL: 'logLevel',
 };
 
