@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 import { serve } from '@hono/node-server';
+import { addUser, Management, removeUser } from '@psf/broker';
 import { Command } from 'commander';
 import { pino } from 'pino';
-import { addUser, Management, removeUser } from '@psf/broker';
 import { createTokenApi, type Provisioner } from './app.js';
 import { ENV, loadConfig } from './config.js';
 import { LdapDirectory } from './directory.js';
@@ -50,7 +50,9 @@ const app = createTokenApi({
   }),
   tokens: new TokenSigner(config.tokenSecret, config.tokenTtlSeconds),
   amqp: { ...config.amqp, vhost: config.vhost },
-  ...(config.managementUrl && config.adminAmqpUrl ? { provisioner: provisioner(config.managementUrl, config.adminAmqpUrl) } : {}),
+  ...(config.managementUrl && config.adminAmqpUrl
+    ? { provisioner: provisioner(config.managementUrl, config.adminAmqpUrl) }
+    : {}),
   logger,
 });
 const server = serve({ fetch: app.fetch, hostname: config.listen.host, port: config.listen.port }, (info) =>
