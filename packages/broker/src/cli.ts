@@ -1,8 +1,8 @@
 #!/usr/bin/env node
-import { readFileSync } from 'node:fs';
 import { isPsfError, PsfError } from '@psf/protocol';
 import { Command } from 'commander';
 import { z } from 'zod';
+import { readConfig } from './config-file.js';
 import { Management } from './management.js';
 import { addUser, install, listUsers, type ProvisioningReport, removeUser } from './provisioning.js';
 
@@ -43,22 +43,7 @@ interface Context {
 }
 
 function loadContext(): Context {
-  const file = program.opts<{ config?: string }>().config;
-  let raw: Record<string, unknown> = {};
-  if (file) {
-    try {
-      raw = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
-    } catch (err) {
-      throw new PsfError('CONFIG', `cannot read config file ${file}: ${(err as Error).message}`);
-    }
-  }
-  for (const [name, key] of Object.entries(ENV)) {
-    if (process.env[name] !== undefined) raw[key] = process.env[name];
-  }
-  const parsed = configSchema.safeParse(raw);
-  if (!parsed.success)
-    throw new PsfError('CONFIG', `invalid configuration:\n${z.prettifyError(parsed.error)}`);
-  const config = parsed.data;
+  const config = readConfig(configSchema, program.opts<{ config?: string }>().config, process.env, ENV);
   const url = new URL(config.amqpUrl);
   const management = new Management({
     url: config.managementUrl,

@@ -14,6 +14,7 @@
  * ```
  */
 
+export { hostPort, readConfig } from './config-file.js';
 export type { BrokerConnectionEvents, BrokerConnectionOptions } from './connection.js';
 export { BrokerConnection } from './connection.js';
 export type { RabbitLdapOptions } from './ldap-config.js';

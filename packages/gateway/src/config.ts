@@ -1,17 +1,9 @@
-import { readFileSync } from 'node:fs';
+import { hostPort, readConfig } from '@psf/broker';
 import { z } from 'zod';
 import type { GatewayOptions } from './gateway.js';
 import { DEFAULT_MAX_SCAN_BYTES } from './mail-filter.js';
 import { readOwnerMap } from './owners.js';
 import { policyMapSchema } from './policy.js';
-
-const hostPort = z
-  .string()
-  .regex(/^[^:\s]+:\d{1,5}$/, 'expected host:port')
-  .transform((s) => {
-    const i = s.lastIndexOf(':');
-    return { host: s.slice(0, i), port: Number(s.slice(i + 1)) };
-  });
 
 /** The gateway's configuration file (JSON); every key but `policy` can also come from the environment. */
 export const configSchema = z
@@ -62,20 +54,7 @@ export const ENV: Record<string, keyof GatewayConfig> = {
 
 /** Reads the config file (if any), applies PSF_* environment overrides and validates the result. */
 export function loadConfig(file: string | undefined, env: NodeJS.ProcessEnv): GatewayConfig {
-  let raw: Record<string, unknown> = {};
-  if (file) {
-    try {
-      raw = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
-    } catch (err) {
-      throw new Error(`cannot read config file ${file}: ${(err as Error).message}`);
-    }
-  }
-  for (const [name, key] of Object.entries(ENV)) {
-    if (env[name] !== undefined) raw[key] = env[name];
-  }
-  const parsed = configSchema.safeParse(raw);
-  if (!parsed.success) throw new Error(`invalid configuration:\n${z.prettifyError(parsed.error)}`);
-  return parsed.data;
+  return readConfig(configSchema, file, env, ENV);
 }
 
 /** Gateway options from a validated config. */

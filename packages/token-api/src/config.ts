@@ -1,13 +1,5 @@
-import { readFileSync } from 'node:fs';
+import { hostPort, readConfig } from '@psf/broker';
 import { z } from 'zod';
-
-const hostPort = z
-  .string()
-  .regex(/^[^:\s]+:\d{1,5}$/, 'expected host:port')
-  .transform((s) => {
-    const i = s.lastIndexOf(':');
-    return { host: s.slice(0, i), port: Number(s.slice(i + 1)) };
-  });
 
 /** psf-token-api's configuration (JSON file; PSF_* environment variables override). */
 export const configSchema = z
@@ -55,16 +47,5 @@ export const ENV: Record<string, keyof TokenApiConfig> = {
 
 /** Reads the file (if any), applies the environment and validates; errors name the bad key. */
 export function loadConfig(file: string | undefined, env: NodeJS.ProcessEnv): TokenApiConfig {
-  let raw: Record<string, unknown> = {};
-  if (file) {
-    try {
-      raw = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
-    } catch (err) {
-      throw new Error(`cannot read config file ${file}: ${(err as Error).message}`);
-    }
-  }
-  for (const [name, key] of Object.entries(ENV)) if (env[name] !== undefined) raw[key] = env[name];
-  const parsed = configSchema.safeParse(raw);
-  if (!parsed.success) throw new Error(`invalid configuration:\n${z.prettifyError(parsed.error)}`);
-  return parsed.data;
+  return readConfig(configSchema, file, env, ENV);
 }

@@ -1,0 +1,38 @@
+import { readFileSync } from 'node:fs';
+import { PsfError } from '@psf/protocol';
+import { z } from 'zod';
+
+/** `host:port` as the psf CLIs take addresses. */
+export const hostPort = z
+  .string()
+  .regex(/^[^:\s]+:\d{1,5}$/, 'expected host:port')
+  .transform((s) => {
+    const i = s.lastIndexOf(':');
+    return { host: s.slice(0, i), port: Number(s.slice(i + 1)) };
+  });
+
+/**
+ * How every psf command reads its configuration: a JSON file (optional), then environment
+ * variables over it (`envKeys`: variable -> key), validated once. Throws PsfError `CONFIG` naming
+ * the file or the bad key.
+ */
+export function readConfig<S extends z.ZodType>(
+  schema: S,
+  file: string | undefined,
+  env: NodeJS.ProcessEnv,
+  envKeys: Record<string, string>,
+): z.output<S> {
+  let raw: Record<string, unknown> = {};
+  if (file) {
+    try {
+      raw = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+    } catch (err) {
+      throw new PsfError('CONFIG', `cannot read config file ${file}: ${(err as Error).message}`);
+    }
+  }
+  for (const [name, key] of Object.entries(envKeys)) if (env[name] !== undefined) raw[key] = env[name];
+  const parsed = schema.safeParse(raw);
+  if (!parsed.success)
+    throw new PsfError('CONFIG', `invalid configuration:\n${z.prettifyError(parsed.error)}`);
+  return parsed.data;
+}
