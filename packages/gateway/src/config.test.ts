@@ -1,11 +1,15 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { gatewayOptions, loadConfig } from './config.js';
 
+const dir = mkdtempSync(join(tmpdir(), 'psf-config-'));
+let files = 0;
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
 function file(content: string): string {
-  const path = join(mkdtempSync(join(tmpdir(), 'psf-config-')), 'gateway.json');
+  const path = join(dir, `${++files}-gateway.json`);
   writeFileSync(path, content);
   return path;
 }

@@ -1,12 +1,16 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isPsfError } from '@psf/protocol';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { addressIsOwner, groupByOwner, readOwnerMap } from './owners.js';
 
+const dir = mkdtempSync(join(tmpdir(), 'psf-owners-'));
+let files = 0;
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
 function mapFile(text: string): string {
-  const path = join(mkdtempSync(join(tmpdir(), 'psf-owners-')), 'owners');
+  const path = join(dir, `${++files}-owners`);
   writeFileSync(path, text);
   return path;
 }
