@@ -14,13 +14,14 @@ type Deliver = Extract<Settled, { kind: 'deliver' }>;
 /** XFORWARD's "not available" is passed on to Postfix as is, but classifiers get nothing. */
 const known = (value: string | undefined) => (value === '[UNAVAILABLE]' ? undefined : value);
 
-/** The mail with its header block rewritten (see rewriteHead), read from memory or the spool. */
+/** The mail with its header block rewritten (see rewriteHead): in memory, or streamed from the spool. */
 function withHeaders(
   body: MailBody,
   add: ReadonlyArray<readonly [string, string]>,
   subjectTag: string | undefined,
-): MessageSource {
+): Buffer | MessageSource {
   const { header, consumed } = rewriteHead(body.head, !body.spooled, add, subjectTag);
+  if (!body.spooled) return Buffer.concat([header, body.head.subarray(consumed)]);
   return {
     eightBit: body.eightBit || !isAscii(header),
     open: () =>

@@ -1,7 +1,7 @@
 import { isAscii } from 'node:buffer';
 import { once } from 'node:events';
 import { connect, type Socket } from 'node:net';
-import { Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import { type Logger, silentLogger } from '@psf/broker';
 import { PsfError } from '@psf/protocol';
 import { SmtpDataEncoder, xtext } from './smtp-text.js';
@@ -100,7 +100,9 @@ export interface MessageSource {
 interface Transaction {
   envelope: ReinjectEnvelope;
   signal: AbortSignal | undefined;
-  message: MessageSource;
+  /** The message in memory (most mails), or a stream of it (a spooled one). */
+  data: Buffer | MessageSource;
+  eightBit: boolean;
   utf8: boolean;
   xforward: XForward;
 }
@@ -209,8 +211,7 @@ class Connection {
     if (tx.utf8 && !this.smtpUtf8) {
       throw new PsfError('REINJECT_REJECTED', 'reinjection server does not support SMTPUTF8 addresses');
     }
-    const params =
-      (tx.message.eightBit && this.eightBitMime ? ' BODY=8BITMIME' : '') + (tx.utf8 ? ' SMTPUTF8' : '');
+    const params = (tx.eightBit && this.eightBitMime ? ' BODY=8BITMIME' : '') + (tx.utf8 ? ' SMTPUTF8' : '');
     const xforward = xforwardCommands(tx.xforward, this.xforward);
     // Without DSN support the server would refuse the parameters: the mail goes without them.
     const dsn = this.dsn ? tx.envelope.dsn : undefined;
@@ -253,7 +254,13 @@ class Connection {
       throw this.fail(new PsfError('ABORTED', 'client gone: reinjection abandoned before the data'));
     }
     this.bodyStarted = true;
-    await this.writeData(tx.message.open());
+    if (Buffer.isBuffer(tx.data)) {
+      // In memory: one write, no stream machinery on the path of most mails.
+      const encoder = new SmtpDataEncoder();
+      this.write(Buffer.concat([encoder.encode(tx.data), encoder.end()]));
+    } else {
+      await this.writeData(tx.data.open());
+    }
     const final = await this.read();
     if (final.code >= 400) throw refused('message', final);
     return final;
@@ -431,9 +438,8 @@ export class Reinjector {
     const tx: Transaction = {
       envelope,
       signal,
-      message: Buffer.isBuffer(message)
-        ? { open: () => Readable.from([message]), eightBit: !isAscii(message) }
-        : message,
+      data: message,
+      eightBit: Buffer.isBuffer(message) ? !isAscii(message) : message.eightBit,
       utf8: addresses.some((address) => NON_ASCII.test(address)),
       xforward,
     };
