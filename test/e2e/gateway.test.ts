@@ -319,6 +319,31 @@ describe('gateway without Postfix', () => {
     });
   });
 
+  it('counts mails, recipients by owner and status, and latencies at /metrics and /stats', async () => {
+    await using chain = await startChain({
+      owners: { 'carol@example.org': () => ({ v: 1, action: 'quarantine', score: 12 }) },
+      gateway: { metrics: { port: 0 } },
+    });
+    await using smtp = await openSmtp(chain.gateway.address.port);
+    await smtp.send({ from: 'win@lottery.test', to: ['bob@example.org'], raw: SPAM('bob@example.org') });
+    await smtp.send({
+      from: 'b@example.net',
+      to: ['carol@example.org', 'dave@example.org'],
+      raw: HAM('x@example.org'),
+    });
+    const { port } = chain.gateway.metricsAddress!;
+    const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    expect(text).toMatch(/^psf_mails_total\{outcome="ok"\} 2$/m);
+    expect(text).toMatch(/^psf_recipients_total\{owner="bob@example.org",status="spam"\} 1$/m);
+    expect(text).toMatch(/^psf_recipients_total\{owner="carol@example.org",status="quarantined"\} 1$/m);
+    expect(text).toMatch(/^psf_recipients_total\{owner="dave@example.org",status="clean"\} 1$/m);
+    expect(text).toMatch(/^psf_classify_seconds_count 3$/m);
+    expect(text).toMatch(/^psf_broker_connected 1$/m);
+    expect(text).toMatch(/^psf_mails_in_flight 0$/m);
+    const stats = (await (await fetch(`http://127.0.0.1:${port}/stats`)).json()) as Array<{ name: string }>;
+    expect(stats.map((m) => m.name)).toContain('psf_mail_seconds');
+  });
+
   it('LMTP: answers per recipient, deferring only the owner whose classifier failed', async () => {
     await using chain = await startChain({
       owners: {

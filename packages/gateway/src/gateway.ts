@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import {
   BrokerConnection,
@@ -13,6 +14,7 @@ import { SMTPServer, type SMTPServerDataStream, type SMTPServerSession } from 's
 import { messageId } from './header-block.js';
 import { MailBody, type SpoolOptions } from './mail-body.js';
 import { createMailFilter, type MailFilter } from './mail-filter.js';
+import { addressOf, GatewayMetrics, serveMetrics } from './metrics.js';
 import type { OwnerMap } from './owners.js';
 import type { OnTimeout, PolicyMap } from './policy.js';
 import { type Dsn, Reinjector, type XForward } from './reinjector.js';
@@ -67,6 +69,8 @@ export interface GatewayOptions {
    * in `dir` (default the OS temp dir) instead of being held in memory.
    */
   spool?: SpoolOptions;
+  /** Serve Prometheus /metrics, JSON /stats and /healthz here (port 0: any free port). Off by default. */
+  metrics?: { host?: string; port: number };
   /** Name in the SMTP banner. Default 'psf-gateway'. */
   hostname?: string;
   logger?: Logger;
@@ -114,6 +118,9 @@ export class Gateway {
   readonly #log: Logger;
   readonly #inFlight = new Set<Promise<unknown>>();
   readonly #lmtp: boolean;
+  /** The gateway's statistics (also served at /metrics when `metrics` is set). */
+  readonly metrics = new GatewayMetrics();
+  #metricsServer: Server | undefined;
   readonly #spool: SpoolOptions;
   /** Per session, aborted when the client disconnects (before-queue: Postfix gave up on us). */
   readonly #sessions = new Map<string, AbortController>();
@@ -190,6 +197,16 @@ export class Gateway {
       setup: topologySetup(),
     });
     const gateway = new Gateway(options, connection);
+    gateway.metrics.brokerConnected.set(connection.connected ? 1 : 0);
+    connection.on('connect', () => gateway.metrics.brokerConnected.set(1));
+    connection.on('disconnect', () => gateway.metrics.brokerConnected.set(0));
+    if (options.metrics) {
+      gateway.#metricsServer = await serveMetrics(
+        gateway.metrics,
+        options.metrics.host ?? '127.0.0.1',
+        options.metrics.port,
+      );
+    }
     await new Promise<void>((resolve, reject) => {
       gateway.#server.once('error', reject);
       gateway.#server.listen(options.listen?.port ?? 10025, options.listen?.host ?? '127.0.0.1', () => {
@@ -204,6 +221,11 @@ export class Gateway {
   get address(): { host: string; port: number } {
     const a = this.#server.server.address() as AddressInfo;
     return { host: a.address, port: a.port };
+  }
+
+  /** Where the metrics are served, if they are. */
+  get metricsAddress(): { host: string; port: number } | undefined {
+    return this.#metricsServer ? addressOf(this.#metricsServer) : undefined;
   }
 
   /** Resolves once the broker connection and reply channel are up. */
@@ -233,6 +255,7 @@ export class Gateway {
       size: body.size,
       ...(body.spooled ? { spooled: true } : {}),
     };
+    this.metrics.inFlight.inc();
     try {
       if (this.#closing) throw new PsfError('SHUTTING_DOWN', 'gateway closing');
       const aborter = new AbortController();
@@ -243,6 +266,11 @@ export class Gateway {
       );
       const counts = { copies, discarded: discarded.length, quarantined: quarantined.length };
       const summary = { ...line, owners, ...counts, ms: Date.now() - started };
+      for (const o of owners) {
+        this.metrics.recipients.inc({ owner: o.owner, status: o.status }, o.rcpt);
+        this.metrics.classifySeconds.observe(o.ms / 1000);
+      }
+      this.#record(!this.#lmtp || failed.size === 0 ? 'ok' : 'partial', body.size, started);
       if (!this.#lmtp) {
         this.#log.info({ ...summary, outcome: 'ok' }, 'mail settled');
         return okReply(id, counts);
@@ -265,6 +293,7 @@ export class Gateway {
     } catch (err) {
       const reply = failureReply(err, id);
       const rejected = isPsfError(err, 'POLICY_REJECT');
+      this.#record(rejected ? 'rejected' : 'tempfail', body.size, started);
       this.#log[rejected ? 'info' : 'warn'](
         {
           ...line,
@@ -277,8 +306,15 @@ export class Gateway {
       );
       throw reply;
     } finally {
+      this.metrics.inFlight.dec();
       await body.dispose();
     }
+  }
+
+  #record(outcome: 'ok' | 'partial' | 'rejected' | 'tempfail', size: number, started: number) {
+    this.metrics.mails.inc({ outcome });
+    this.metrics.mailBytes.observe(size);
+    this.metrics.mailSeconds.observe((Date.now() - started) / 1000);
   }
 
   /**
@@ -294,6 +330,8 @@ export class Gateway {
     await this.#rpc.close();
     await this.#reinjector.close();
     await this.#connection.close();
+    const metrics = this.#metricsServer;
+    if (metrics) await new Promise((resolve) => metrics.close(resolve));
   }
 
   async [Symbol.asyncDispose](): Promise<void> {

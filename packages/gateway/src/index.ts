@@ -20,6 +20,7 @@ export type { SpoolOptions } from './mail-body.js';
 export { MailBody } from './mail-body.js';
 export type { InboundMail, MailFilterOptions, MailOutcome, OwnerResult } from './mail-filter.js';
 export { MailFilter } from './mail-filter.js';
+export { GatewayMetrics } from './metrics.js';
 export type { OwnerMap } from './owners.js';
 export { addressIsOwner, readOwnerMap } from './owners.js';
 export type { PipeOptions } from './pipe.js';
