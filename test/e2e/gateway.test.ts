@@ -146,6 +146,12 @@ describe('gateway without Postfix', () => {
     expect(r.code).toBe(451);
     expect(r.text).toMatch(/^4\.3\.0 classifier queue refused the request/);
     expect(chain.sink.mails).toHaveLength(0);
+    // The refused request was dead-lettered; the gateway's watcher counts why.
+    await vi.waitFor(async () =>
+      expect(await chain.gateway.metrics.registry.metrics()).toMatch(
+        /^psf_dead_letters_total\{owner="full@example.org",reason="maxlen"\} 1$/m,
+      ),
+    );
   });
 
   it('scans only the first maxScanBytes, flagged as truncated, and delivers the whole mail', async () => {

@@ -17,6 +17,8 @@
 export { hostPort, readConfig } from './config-file.js';
 export type { BrokerConnectionEvents, BrokerConnectionOptions } from './connection.js';
 export { BrokerConnection } from './connection.js';
+export type { DeadLetter } from './dead-letters.js';
+export { DeadLetterWatcher, deadLetterOf } from './dead-letters.js';
 export type { RabbitLdapOptions } from './ldap-config.js';
 export { rabbitLdapConfig } from './ldap-config.js';
 export type { Logger } from './logger.js';

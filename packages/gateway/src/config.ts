@@ -20,6 +20,9 @@ export const configSchema = z
     maxSessions: z.coerce.number().int().min(1).max(10_000).default(100),
     spoolDir: z.string().min(1).optional(),
     metricsListen: hostPort.optional(),
+    deadLetters: z
+      .union([z.boolean(), z.enum(['true', 'false']).transform((v) => v === 'true')])
+      .default(true),
     replyMode: z.enum(['direct', 'queue']).default('direct'),
     ownerMap: z.string().min(1).optional(),
     policy: policyMapSchema.optional(),
@@ -47,6 +50,7 @@ export const ENV: Record<string, keyof GatewayConfig> = {
   PSF_MAX_SESSIONS: 'maxSessions',
   PSF_SPOOL_DIR: 'spoolDir',
   PSF_METRICS_LISTEN: 'metricsListen',
+  PSF_DEAD_LETTERS: 'deadLetters',
   PSF_REPLY_MODE: 'replyMode',
   PSF_OWNER_MAP: 'ownerMap',
   PSF_QUARANTINE: 'quarantine',
@@ -73,6 +77,7 @@ export function gatewayOptions(config: GatewayConfig): GatewayOptions {
     maxSessions: config.maxSessions,
     ...(config.spoolDir ? { spool: { dir: config.spoolDir } } : {}),
     ...(config.metricsListen ? { metrics: config.metricsListen } : {}),
+    deadLetters: config.deadLetters,
     replyMode: config.replyMode,
     ...(config.ownerMap ? { ownerOf: readOwnerMap(config.ownerMap) } : {}),
     ...(config.policy ? { policy: config.policy } : {}),

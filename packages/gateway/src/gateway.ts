@@ -3,6 +3,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import {
   BrokerConnection,
+  DeadLetterWatcher,
   type Logger,
   type ReplyMode,
   RpcClient,
@@ -69,6 +70,8 @@ export interface GatewayOptions {
    * in `dir` (default the OS temp dir) instead of being held in memory.
    */
   spool?: SpoolOptions;
+  /** Read psf.dead and count why requests died (psf_dead_letters_total). Default true. */
+  deadLetters?: boolean;
   /** Serve Prometheus /metrics, JSON /stats and /healthz here (port 0: any free port). Off by default. */
   metrics?: { host?: string; port: number };
   /** Name in the SMTP banner. Default 'psf-gateway'. */
@@ -121,6 +124,7 @@ export class Gateway {
   /** The gateway's statistics (also served at /metrics when `metrics` is set). */
   readonly metrics = new GatewayMetrics();
   #metricsServer: Server | undefined;
+  #deadLetters: DeadLetterWatcher | undefined;
   readonly #spool: SpoolOptions;
   /** Per session, aborted when the client disconnects (before-queue: Postfix gave up on us). */
   readonly #sessions = new Map<string, AbortController>();
@@ -200,6 +204,13 @@ export class Gateway {
     gateway.metrics.brokerConnected.set(connection.connected ? 1 : 0);
     connection.on('connect', () => gateway.metrics.brokerConnected.set(1));
     connection.on('disconnect', () => gateway.metrics.brokerConnected.set(0));
+    if (options.deadLetters !== false) {
+      gateway.#deadLetters = new DeadLetterWatcher({
+        connection,
+        onDeadLetter: (dead) => gateway.metrics.deadLetters.inc({ owner: dead.owner, reason: dead.reason }),
+        ...(options.logger ? { logger: options.logger } : {}),
+      });
+    }
     if (options.metrics) {
       gateway.#metricsServer = await serveMetrics(
         gateway.metrics,
@@ -328,6 +339,7 @@ export class Gateway {
     await Promise.allSettled([...this.#inFlight]);
     await closed;
     await this.#rpc.close();
+    await this.#deadLetters?.close();
     await this.#reinjector.close();
     await this.#connection.close();
     const metrics = this.#metricsServer;

@@ -21,6 +21,12 @@ export class GatewayMetrics {
     labelNames: ['owner', 'status'] as const,
     registers: [this.registry],
   });
+  readonly deadLetters = new Counter({
+    name: 'psf_dead_letters_total',
+    help: 'Requests that died unanswered, by owner and reason (expired: classifier offline; maxlen: queue full; rejected)',
+    labelNames: ['owner', 'reason'] as const,
+    registers: [this.registry],
+  });
   readonly classifySeconds = new Histogram({
     name: 'psf_classify_seconds',
     help: "Time from a request to its owner's verdict",
