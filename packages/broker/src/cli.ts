@@ -1,10 +1,13 @@
 #!/usr/bin/env node
+import { randomBytes } from 'node:crypto';
 import { isPsfError, PsfError } from '@psf/protocol';
 import { Command } from 'commander';
 import { z } from 'zod';
 import { readConfig } from './config-file.js';
+import { BrokerConnection } from './connection.js';
 import { Management } from './management.js';
 import { addUser, install, listUsers, type ProvisioningReport, removeUser } from './provisioning.js';
+import { RpcClient } from './rpc-client.js';
 
 const configSchema = z
   .object({
@@ -129,5 +132,42 @@ program
     command(async (ctx) => {
       for (const u of await listUsers(ctx)) console.log(`${u.owner}\t${u.messages}\t${u.consumers}`);
     }),
+  );
+program
+  .command('send <owner>')
+  .description(
+    "publish the mail on stdin as a scan request to the owner's classifier and print its verdict\n" +
+      '(exit 0), or the failure, e.g. no verdict within --timeout (exit 75)',
+  )
+  .option('-f, --from <address>', 'envelope sender', '')
+  .option('--timeout <ms>', 'how long to wait for the verdict', '10000')
+  .action((owner: string, opts: { from: string; timeout: string }) =>
+    command(async (ctx) => {
+      const chunks: Buffer[] = [];
+      for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+      const mail = Buffer.concat(chunks);
+      const connection = await BrokerConnection.open({ url: ctx.amqpUrl, name: 'psf-broker send' });
+      const rpc = new RpcClient({ connection });
+      try {
+        await rpc.waitReady(10_000);
+        const id = `send-${randomBytes(6).toString('base64url')}`;
+        const request = {
+          id,
+          envelope: { mailFrom: opts.from, rcpt: [owner] },
+          size: mail.length,
+          truncated: false,
+          deadline: Date.now() + Number(opts.timeout),
+          mail,
+        };
+        console.log(JSON.stringify(await rpc.call(owner, request)));
+      } catch (err) {
+        console.error(`psf-broker: ${(err as Error).message}`);
+        process.exitCode = 75;
+      } finally {
+        await rpc.close();
+        await connection.close();
+      }
+      if (process.exitCode) process.exit(process.exitCode);
+    })(),
   );
 await program.parseAsync();
