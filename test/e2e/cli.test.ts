@@ -81,3 +81,36 @@ describe('psf-token-api CLI', () => {
     expect(child.exitCode).toBe(0);
   });
 });
+
+describe('--print-config shows the effective configuration with secrets hidden', () => {
+  const run = (file: string, args: string[], env: Record<string, string>) =>
+    promisify(execFile)(process.execPath, [fileURLToPath(new URL(file, import.meta.url)), ...args], {
+      env: { ...process.env, ...env },
+      timeout: 10_000,
+    });
+
+  it('psf-token-api hides the token secret and URL passwords', async () => {
+    const { stdout } = await run('../../packages/token-api/dist/cli.js', ['--print-config'], {
+      PSF_TOKEN_SECRET: 'top-secret-top-secret-top-secret-42',
+      PSF_LDAP_URL: 'ldap://127.0.0.1:389',
+      PSF_LDAP_USER_BASE: 'ou=people,dc=example,dc=test',
+      PSF_MANAGEMENT_URL: 'http://127.0.0.1:15672',
+      PSF_ADMIN_AMQP_URL: 'amqp://admin:hunter2@127.0.0.1:5672/psf',
+    });
+    expect(stdout).not.toMatch(/top-secret|hunter2/);
+    expect(JSON.parse(stdout)).toMatchObject({
+      tokenSecret: '***',
+      adminAmqpUrl: 'amqp://admin:***@127.0.0.1:5672/psf',
+    });
+  });
+
+  it('psf-broker print-config hides the AMQP password', async () => {
+    const { stdout } = await run('../../packages/broker/dist/cli.js', ['print-config'], {
+      PSF_AMQP_URL: 'amqp://admin:hunter2@127.0.0.1:5672/psf',
+    });
+    expect(JSON.parse(stdout)).toEqual({
+      amqpUrl: 'amqp://admin:***@127.0.0.1:5672/psf',
+      managementUrl: 'http://127.0.0.1:15672',
+    });
+  });
+});

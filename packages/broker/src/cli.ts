@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { isPsfError, PsfError } from '@psf/protocol';
 import { Command } from 'commander';
 import { z } from 'zod';
-import { readConfig } from './config-file.js';
+import { readConfig, redactConfig } from './config-file.js';
 import { BrokerConnection } from './connection.js';
 import { Management } from './management.js';
 import { addUser, install, listUsers, type ProvisioningReport, removeUser } from './provisioning.js';
@@ -89,6 +89,13 @@ async function readPassword(): Promise<string> {
   return password;
 }
 
+program
+  .command('print-config')
+  .description('print the effective configuration (passwords hidden)')
+  .action(() => {
+    const config = readConfig(configSchema, program.opts<{ config?: string }>().config, process.env, ENV);
+    console.log(JSON.stringify(redactConfig(config), null, 2));
+  });
 program
   .command('install')
   .description('create the vhost if missing, give the admin user full rights there, declare the topology')

@@ -36,3 +36,19 @@ export function readConfig<S extends z.ZodType>(
     throw new PsfError('CONFIG', `invalid configuration:\n${z.prettifyError(parsed.error)}`);
   return parsed.data;
 }
+
+/** The configuration as `--print-config` shows it: passwords and secrets (keys and URLs) hidden. */
+export function redactConfig(config: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(
+    Object.entries(config).map(([key, value]) => {
+      if (typeof value !== 'string') return [key, value];
+      if (/password|secret/i.test(key)) return [key, '***'];
+      if (/^[a-z]+:\/\/[^/]*:[^/]*@/i.test(value)) {
+        const url = new URL(value);
+        url.password = '***';
+        return [key, url.toString()];
+      }
+      return [key, value];
+    }),
+  );
+}

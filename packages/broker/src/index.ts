@@ -14,7 +14,7 @@
  * ```
  */
 
-export { hostPort, readConfig } from './config-file.js';
+export { hostPort, readConfig, redactConfig } from './config-file.js';
 export type { BrokerConnectionEvents, BrokerConnectionOptions } from './connection.js';
 export { BrokerConnection } from './connection.js';
 export type { DeadLetter } from './dead-letters.js';

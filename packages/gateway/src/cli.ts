@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { redactConfig } from '@psf/broker';
 import { Command } from 'commander';
 import { pino } from 'pino';
 import { ENV, gatewayOptions, loadConfig } from './config.js';
@@ -24,9 +25,7 @@ try {
   process.exit(78); // EX_CONFIG
 }
 if (opts.printConfig) {
-  const url = new URL(config.amqpUrl);
-  if (url.password) url.password = '***';
-  console.log(JSON.stringify({ ...config, amqpUrl: url.toString() }, null, 2));
+  console.log(JSON.stringify(redactConfig(config), null, 2));
   process.exit(0);
 }
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { serve } from '@hono/node-server';
-import { addUser, Management, removeUser } from '@psf/broker';
+import { addUser, Management, redactConfig, removeUser } from '@psf/broker';
 import { Command } from 'commander';
 import { pino } from 'pino';
 import { createTokenApi, type Provisioner } from './app.js';
@@ -15,6 +15,7 @@ const program = new Command()
       `Environment (overrides the file): ${Object.keys(ENV).join(', ')}.`,
   )
   .option('-c, --config <file>', 'JSON configuration file')
+  .option('--print-config', 'print the effective configuration (secrets hidden) and exit')
   .showHelpAfterError();
 program.parse();
 
@@ -24,6 +25,10 @@ try {
 } catch (err) {
   console.error(`psf-token-api: ${(err as Error).message}`);
   process.exit(78);
+}
+if (program.opts<{ printConfig?: boolean }>().printConfig) {
+  console.log(JSON.stringify(redactConfig(config), null, 2));
+  process.exit(0);
 }
 const logger = pino({ name: 'psf-token-api', level: config.logLevel });
 
