@@ -43,6 +43,29 @@ describe('psf-gateway CLI', () => {
   });
 });
 
+describe('psf-gateway logs', () => {
+  it('one JSON line per event by default, readable lines with --log-format pretty', async () => {
+    const firstLine = (args: string[]) =>
+      new Promise<string>((resolve) => {
+        const child = spawn(process.execPath, [cli, ...args], {
+          env: {
+            ...process.env,
+            PSF_LISTEN: '127.0.0.1:0',
+            PSF_AMQP_URL: 'amqp://guest:guest@127.0.0.1:1/psf',
+          },
+        });
+        child.stdout.once('data', (b: Buffer) => {
+          child.kill('SIGTERM');
+          resolve(b.toString().split('\n')[0] ?? '');
+        });
+      });
+    expect(JSON.parse(await firstLine([]))).toMatchObject({ event: 'listening', msg: 'psf-gateway ready' });
+    expect(await firstLine(['--log-format', 'pretty'])).toMatch(
+      /^\[[\d:.]+\] INFO \(psf-gateway\/\d+\): psf-gateway ready$/,
+    );
+  });
+});
+
 describe('psf-token-api CLI', () => {
   const tokenApi = fileURLToPath(new URL('../../packages/token-api/dist/cli.js', import.meta.url));
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 import { redactConfig } from '@psf/broker';
-import { Command } from 'commander';
+import { Command, Option } from 'commander';
 import { pino } from 'pino';
+import PinoPretty from 'pino-pretty';
 import { ENV, gatewayOptions, loadConfig } from './config.js';
 import { startGateway } from './gateway.js';
 
@@ -12,6 +13,11 @@ const program = new Command()
       `Environment (overrides the file): ${Object.keys(ENV).join(', ')}.`,
   )
   .option('-c, --config <file>', 'JSON configuration file')
+  .addOption(
+    new Option('--log-format <format>', 'one JSON line per event, or pretty for people')
+      .choices(['json', 'pretty'])
+      .default('json'),
+  )
   .option('--print-config', 'print the effective configuration (password hidden) and exit')
   .showHelpAfterError();
 program.parse();
@@ -29,7 +35,11 @@ if (opts.printConfig) {
   process.exit(0);
 }
 
-const logger = pino({ name: 'psf-gateway', level: config.logLevel });
+const pretty = program.opts<{ logFormat: string }>().logFormat === 'pretty';
+const logger = pino(
+  { name: 'psf-gateway', level: config.logLevel },
+  pretty ? PinoPretty({ colorize: false }) : undefined,
+);
 const gateway = await startGateway({ ...gatewayOptions(config), logger });
 logger.info({ event: 'listening', ...gateway.address }, 'psf-gateway ready');
 

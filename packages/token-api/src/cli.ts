@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 import { serve } from '@hono/node-server';
 import { addUser, Management, redactConfig, removeUser } from '@psf/broker';
-import { Command } from 'commander';
+import { Command, Option } from 'commander';
 import { pino } from 'pino';
+import PinoPretty from 'pino-pretty';
 import { createTokenApi, type Provisioner } from './app.js';
 import { ENV, loadConfig } from './config.js';
 import { LdapDirectory } from './directory.js';
@@ -15,6 +16,11 @@ const program = new Command()
       `Environment (overrides the file): ${Object.keys(ENV).join(', ')}.`,
   )
   .option('-c, --config <file>', 'JSON configuration file')
+  .addOption(
+    new Option('--log-format <format>', 'one JSON line per event, or pretty for people')
+      .choices(['json', 'pretty'])
+      .default('json'),
+  )
   .option('--print-config', 'print the effective configuration (secrets hidden) and exit')
   .showHelpAfterError();
 program.parse();
@@ -30,7 +36,11 @@ if (program.opts<{ printConfig?: boolean }>().printConfig) {
   console.log(JSON.stringify(redactConfig(config), null, 2));
   process.exit(0);
 }
-const logger = pino({ name: 'psf-token-api', level: config.logLevel });
+const pretty = program.opts<{ logFormat: string }>().logFormat === 'pretty';
+const logger = pino(
+  { name: 'psf-token-api', level: config.logLevel },
+  pretty ? PinoPretty({ colorize: false }) : undefined,
+);
 
 /** Admin endpoints provision through psf-broker's functions, with the admin's credentials. */
 function provisioner(managementUrl: string, adminAmqpUrl: string): Provisioner {
