@@ -1,4 +1,7 @@
 import { execFile, spawn } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { freePort } from '@psf/testkit';
@@ -63,6 +66,32 @@ describe('psf-gateway logs', () => {
     expect(await firstLine(['--log-format', 'pretty'])).toMatch(
       /^\[[\d:.]+\] INFO \(psf-gateway\/\d+\): psf-gateway ready$/,
     );
+  });
+});
+
+describe('psf-gateway SIGHUP', () => {
+  it('keeps serving with the old settings when the new configuration is bad, and says so', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'psf-sighup-'));
+    const file = join(dir, 'gateway.json');
+    await writeFile(
+      file,
+      JSON.stringify({ listen: '127.0.0.1:0', amqpUrl: 'amqp://guest:guest@127.0.0.1:1/psf' }),
+    );
+    const child = spawn(process.execPath, [cli, '--config', file]);
+    let out = '';
+    child.stdout.on('data', (b: Buffer) => {
+      out += b.toString();
+    });
+    try {
+      await vi.waitFor(() => expect(out).toMatch(/psf-gateway ready/), { timeout: 10_000 });
+      await writeFile(file, '{"onTimeout": "sometimes"}');
+      child.kill('SIGHUP');
+      await vi.waitFor(() => expect(out).toMatch(/"event":"reload-failed".*onTimeout/), { timeout: 5000 });
+      expect(child.exitCode).toBe(null);
+    } finally {
+      child.kill('SIGTERM');
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
 

@@ -350,6 +350,23 @@ describe('gateway without Postfix', () => {
     expect(stats.map((m) => m.name)).toContain('psf_mail_seconds');
   });
 
+  it('reload() applies a new policy to the mails that follow', async () => {
+    await using chain = await startChain({
+      owners: { 'carol@example.org': () => ({ v: 1, action: 'accept', score: 4 }) },
+      gateway: { policy: { default: { tagAbove: 10 } } },
+    });
+    await using smtp = await openSmtp(chain.gateway.address.port);
+    const send = () =>
+      smtp.send({ from: 'b@example.net', to: ['carol@example.org'], raw: HAM('carol@example.org') });
+    expect((await send()).code).toBe(250);
+    chain.gateway.reload({ policy: { default: { tagAbove: 3, subjectTag: '[SPAM] ' } } });
+    expect((await send()).code).toBe(250);
+    const [before, after] = await chain.sink.waitFor(2, 5000);
+    expect(header(before!.raw, 'X-Spam-Flag')).toBe('NO');
+    expect(header(after!.raw, 'X-Spam-Flag')).toBe('YES');
+    expect(header(after!.raw, 'Subject')).toBe('[SPAM] lunch tomorrow?');
+  });
+
   it('LMTP: answers per recipient, deferring only the owner whose classifier failed', async () => {
     await using chain = await startChain({
       owners: {

@@ -43,6 +43,15 @@ const logger = pino(
 const gateway = await startGateway({ ...gatewayOptions(config), logger });
 logger.info({ event: 'listening', ...gateway.address }, 'psf-gateway ready');
 
+// SIGHUP: read the configuration again and apply its policy settings; a bad file changes nothing.
+process.on('SIGHUP', () => {
+  try {
+    gateway.reload(gatewayOptions(loadConfig(opts.config, process.env)));
+  } catch (err) {
+    logger.error({ event: 'reload-failed', err: (err as Error).message }, 'configuration not reloaded');
+  }
+});
+
 let stopping = false;
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.on(signal, () => {

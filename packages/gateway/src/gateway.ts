@@ -23,6 +23,12 @@ import { failureReply, okRcptReply, okReply } from './reply-map.js';
 
 export type GatewayMode = 'after-queue-smtp' | 'after-queue-lmtp' | 'before-queue';
 
+/** What reload() can change: how mail is judged, not where it comes from or goes. */
+export type Reloadable = Pick<
+  GatewayOptions,
+  'ownerOf' | 'policy' | 'timeoutMs' | 'onTimeout' | 'maxScanBytes' | 'quarantine' | 'afterQueueReject'
+>;
+
 export interface GatewayOptions {
   /** AMQP URL (credentials, vhost) of the broker the classifiers listen on. */
   amqpUrl: string;
@@ -117,7 +123,8 @@ export class Gateway {
   readonly #connection: BrokerConnection;
   readonly #rpc: RpcClient;
   readonly #reinjector: Reinjector;
-  readonly #filter: MailFilter;
+  #filter: MailFilter;
+  readonly #mode: GatewayMode;
   readonly #log: Logger;
   readonly #inFlight = new Set<Promise<unknown>>();
   readonly #lmtp: boolean;
@@ -148,10 +155,8 @@ export class Gateway {
       ...(options.reinject?.poolSize ? { poolSize: options.reinject.poolSize } : {}),
       logger: log,
     });
-    this.#filter = createMailFilter(connection, this.#rpc, this.#reinjector, {
-      ...options,
-      refuse: mode === 'before-queue' || options.afterQueueReject === 'bounce',
-    });
+    this.#mode = mode;
+    this.#filter = this.#pipeline(options);
     const trusted = options.trustedClients ?? ['127.0.0.1', '::1', '::ffff:127.0.0.1'];
     this.#server = new SMTPServer({
       name: options.hostname ?? 'psf-gateway',
@@ -232,6 +237,22 @@ export class Gateway {
   get address(): { host: string; port: number } {
     const a = this.#server.server.address() as AddressInfo;
     return { host: a.address, port: a.port };
+  }
+
+  #pipeline(options: Reloadable): MailFilter {
+    return createMailFilter(this.#connection, this.#rpc, this.#reinjector, {
+      ...options,
+      refuse: this.#mode === 'before-queue' || options.afterQueueReject === 'bounce',
+    });
+  }
+
+  /**
+   * Applies new policy settings (SIGHUP in psf-gateway) to the mails that arrive from now on; mails
+   * in flight finish under the old ones. Listening address, mode, broker and reinjection stay.
+   */
+  reload(options: Reloadable): void {
+    this.#filter = this.#pipeline(options);
+    this.#log.info({ event: 'reloaded' }, 'policy reloaded');
   }
 
   /** Where the metrics are served, if they are. */

@@ -14,7 +14,7 @@
 
 export type { GatewayConfig } from './config.js';
 export { configSchema, gatewayOptions, loadConfig } from './config.js';
-export type { GatewayMode, GatewayOptions } from './gateway.js';
+export type { GatewayMode, GatewayOptions, Reloadable } from './gateway.js';
 export { Gateway, startGateway } from './gateway.js';
 export type { SpoolOptions } from './mail-body.js';
 export { MailBody } from './mail-body.js';
