@@ -133,4 +133,15 @@ describe('token API', () => {
     expect(await resource('exchange', 'psf.scan', 'write')).toBe('deny');
     expect(await form('/auth/topic', { username: user })).toBe('deny');
   });
+
+  it('counts logins and auth backend answers at /metrics', async () => {
+    const { post, form, app } = api();
+    await post('/v1/login', { username: 'alice', password: 'alice-pw' });
+    await post('/v1/login', { username: 'alice', password: 'nope' });
+    await form('/auth/topic', { username: 'alice@example.org' });
+    const text = await (await app.request('/metrics')).text();
+    expect(text).toMatch(/^psf_logins_total\{outcome="ok"\} 1$/m);
+    expect(text).toMatch(/^psf_logins_total\{outcome="refused"\} 1$/m);
+    expect(text).toMatch(/^psf_auth_checks_total\{kind="topic",answer="deny"\} 1$/m);
+  });
 });

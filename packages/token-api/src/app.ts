@@ -1,6 +1,7 @@
 import { type Logger, silentLogger } from '@psf/broker';
 import { DEFAULT_EXCHANGE, userQueue } from '@psf/protocol';
 import { type Context, Hono } from 'hono';
+import { Counter, Registry } from 'prom-client';
 import type { Directory } from './directory.js';
 import { LoginLimiter } from './login-limiter.js';
 import { type TokenClaims, TokenError, type TokenSigner } from './tokens.js';
@@ -36,6 +37,23 @@ export function createTokenApi(options: TokenApiOptions): Hono {
   const limiter = options.limiter ?? new LoginLimiter();
   const log = options.logger ?? silentLogger;
   const app = new Hono();
+  const registry = new Registry();
+  const logins = new Counter({
+    name: 'psf_logins_total',
+    help: 'Logins by outcome (ok, refused, blocked, error)',
+    labelNames: ['outcome'] as const,
+    registers: [registry],
+  });
+  const authChecks = new Counter({
+    name: 'psf_auth_checks_total',
+    help: "RabbitMQ's HTTP auth backend questions by kind (user, vhost, resource, topic) and answer",
+    labelNames: ['kind', 'answer'] as const,
+    registers: [registry],
+  });
+  const answer = (c: Context, kind: string, yes: boolean) => {
+    authChecks.inc({ kind, answer: yes ? 'allow' : 'deny' });
+    return allow(c, yes);
+  };
 
   const connectInfo = (owner: string) => ({
     url: `${amqp.tls ? 'amqps' : 'amqp'}://${amqp.host}:${amqp.port}/${encodeURIComponent(amqp.vhost)}`,
@@ -77,9 +95,11 @@ export function createTokenApi(options: TokenApiOptions): Hono {
     try {
       identity = await login(body.username, body.password);
     } catch (err) {
+      logins.inc({ outcome: 'error' });
       log.error({ event: 'login-directory-error', err: (err as Error).message }, 'directory unavailable');
       return c.json({ error: 'directory unavailable, try again later' }, 503);
     }
+    logins.inc({ outcome: identity === 'blocked' ? 'blocked' : identity ? 'ok' : 'refused' });
     if (identity === 'blocked') {
       log.warn({ event: 'login-blocked', login: body.username }, 'too many failed logins');
       return c.json({ error: 'too many failed logins, try again later' }, 429);
@@ -145,19 +165,23 @@ export function createTokenApi(options: TokenApiOptions): Hono {
   app.post('/auth/user', async (c) => {
     const { username = '', password = '' } = await form(c);
     const claims = await tokens.verify(password).catch(() => undefined);
-    if (claims) return allow(c, claims.owner === username);
+    if (claims) return answer(c, 'user', claims.owner === username);
     const identity = await login(username, password).catch(() => null);
-    return allow(c, identity !== null && identity !== 'blocked' && identity.owner === username);
+    return answer(c, 'user', identity !== null && identity !== 'blocked' && identity.owner === username);
   });
-  app.post('/auth/vhost', async (c) => allow(c, (await form(c)).vhost === amqp.vhost));
+  app.post('/auth/vhost', async (c) => answer(c, 'vhost', (await form(c)).vhost === amqp.vhost));
   app.post('/auth/resource', async (c) => {
     const p = await form(c);
     const own = p.resource === 'queue' && p.permission === 'read' && p.name === userQueue(p.username ?? '');
     // Replies go to the default exchange (direct reply-to); nothing else may be written or declared.
     const reply = p.resource === 'exchange' && p.permission === 'write' && p.name === DEFAULT_EXCHANGE;
-    return allow(c, p.vhost === amqp.vhost && (own || reply));
+    return answer(c, 'resource', p.vhost === amqp.vhost && (own || reply));
   });
-  app.post('/auth/topic', (c) => allow(c, false));
+  app.post('/auth/topic', (c) => answer(c, 'topic', false));
+  // Prometheus text; like /auth/*, for the local network only (docs/security.md).
+  app.get('/metrics', async (c) =>
+    c.text(await registry.metrics(), 200, { 'content-type': registry.contentType }),
+  );
 
   app.onError((err, c) => {
     log.error({ event: 'token-api-error', err: err.message }, 'request failed');
