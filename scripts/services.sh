@@ -13,6 +13,8 @@ die() { echo "services: ERROR: $*" >&2; exit 1; }
 installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
 missing=()
 for p in postfix rabbitmq-server slapd ldap-utils; do installed "$p" || missing+=("$p"); done
+# systemd-analyze checks the example units (nothing is started with it).
+command -v systemd-analyze >/dev/null || missing+=(systemd)
 if [ ${#missing[@]} -gt 0 ]; then
   step "installing ${missing[*]}"
   # "No configuration": leave /etc/postfix alone; policy-rc.d keeps the packaged daemons stopped.
@@ -27,7 +29,7 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null ||
     die "apt-get install ${missing[*]} failed"
 else
-  step "postfix, rabbitmq-server, slapd and ldap-utils already installed"
+  step "postfix, rabbitmq-server, slapd, ldap-utils and systemd-analyze already installed"
 fi
 
 amqp_up() { timeout 2 bash -c ': > /dev/tcp/127.0.0.1/5672' 2>/dev/null; }
