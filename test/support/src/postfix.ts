@@ -1,11 +1,10 @@
-import { execFile, execFileSync } from 'node:child_process';
 import { chmod, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { instanceScript } from './instance-script.js';
 import { freePort } from './net.js';
 
-const SCRIPT = fileURLToPath(new URL('../../../scripts/postfix-instance.sh', import.meta.url));
+const { run: script, running } = instanceScript('postfix-instance.sh', 10000);
 
 export type PostfixMode = 'plain' | 'after-queue-smtp' | 'after-queue-lmtp' | 'before-queue' | 'pipe';
 const usesFilter = (mode: PostfixMode) => mode !== 'plain' && mode !== 'pipe';
@@ -55,25 +54,6 @@ export interface PostfixInstance {
   /** stop() and remove dir. */
   [Symbol.asyncDispose](): Promise<void>;
 }
-
-function script(args: string[], timeoutMs = 30_000): Promise<string> {
-  return new Promise((resolve, reject) => {
-    execFile('bash', [SCRIPT, ...args], { timeout: timeoutMs }, (err, stdout, stderr) => {
-      if (err) reject(new Error(`postfix-instance.sh ${args.join(' ')}: ${stderr.trim() || err.message}`));
-      else resolve(stdout);
-    });
-  });
-}
-
-// Best effort if a test file dies without disposing: no master may outlive the worker.
-const running = new Set<string>();
-process.once('exit', () => {
-  for (const dir of running) {
-    try {
-      execFileSync('bash', [SCRIPT, 'stop', dir], { timeout: 10_000, stdio: 'ignore' });
-    } catch {}
-  }
-});
 
 async function freePorts(n: number): Promise<number[]> {
   const ports = new Set<number>();

@@ -1,12 +1,11 @@
-import { execFile, execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { instanceScript } from './instance-script.js';
 import { freePort } from './net.js';
 
-const SCRIPT = fileURLToPath(new URL('../../../scripts/rabbitmq-node.sh', import.meta.url));
+const { run: script, running } = instanceScript('rabbitmq-node.sh', 40000);
 
 export interface StartRabbitNodeOptions {
   /** Plugins to enable, e.g. `rabbitmq_auth_backend_http` (management: see `management`). */
@@ -35,25 +34,6 @@ export interface RabbitNode {
   /** stop() and remove dir. */
   [Symbol.asyncDispose](): Promise<void>;
 }
-
-function script(args: string[], timeoutMs: number): Promise<string> {
-  return new Promise((resolve, reject) => {
-    execFile('bash', [SCRIPT, ...args], { timeout: timeoutMs }, (err, stdout, stderr) => {
-      if (err) reject(new Error(`rabbitmq-node.sh ${args.join(' ')}: ${stderr.trim() || err.message}`));
-      else resolve(stdout);
-    });
-  });
-}
-
-// Best effort if a test file dies without disposing: no node may outlive the worker.
-const running = new Set<string>();
-process.once('exit', () => {
-  for (const dir of running) {
-    try {
-      execFileSync('bash', [SCRIPT, 'stop', dir], { timeout: 40_000, stdio: 'ignore' });
-    } catch {}
-  }
-});
 
 // rabbitmqctl listens on one of 35672-35682 for the node's reply (the range is fixed, whatever the
 // node's ports): a node must not take those, or concurrent CLI calls fail.

@@ -1,11 +1,10 @@
-import { execFile, execFileSync } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { instanceScript } from './instance-script.js';
 import { freePort } from './net.js';
 
-const SCRIPT = fileURLToPath(new URL('../../../scripts/slapd-instance.sh', import.meta.url));
+const { run: script, running } = instanceScript('slapd-instance.sh', 15000);
 
 export interface Slapd {
   /** `ldap://127.0.0.1:PORT` (plain LDAP, loopback only). */
@@ -24,25 +23,6 @@ export interface Slapd {
   /** stop() and remove its dir. */
   [Symbol.asyncDispose](): Promise<void>;
 }
-
-function script(args: string[], timeoutMs = 30_000): Promise<string> {
-  return new Promise((resolve, reject) => {
-    execFile('bash', [SCRIPT, ...args], { timeout: timeoutMs }, (err, stdout, stderr) => {
-      if (err) reject(new Error(`slapd-instance.sh ${args.join(' ')}: ${stderr.trim() || err.message}`));
-      else resolve(stdout);
-    });
-  });
-}
-
-// Best effort if a test file dies without disposing: no slapd may outlive the worker.
-const running = new Set<string>();
-process.once('exit', () => {
-  for (const dir of running) {
-    try {
-      execFileSync('bash', [SCRIPT, 'stop', dir], { timeout: 15_000, stdio: 'ignore' });
-    } catch {}
-  }
-});
 
 /**
  * A private slapd (scripts/slapd-instance.sh) in a fresh temp dir, seeded with alice, bob and carol
