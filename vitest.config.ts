@@ -12,6 +12,7 @@ export default defineConfig({
       '@psf/gateway': src('gateway'),
       '@psf/client-sdk': src('client-sdk'),
       '@psf/token-api': src('token-api'),
+      '@psf/classifiers': src('classifiers'),
       '@psf/example-keyword-classifier': fileURLToPath(
         new URL('./examples/keyword-classifier/src/index.ts', import.meta.url),
       ),

@@ -12,7 +12,9 @@ die() { echo "services: ERROR: $*" >&2; exit 1; }
 
 installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
 missing=()
-for p in postfix rabbitmq-server slapd ldap-utils; do installed "$p" || missing+=("$p"); done
+# bogofilter, spamassassin and rspamd: the classifier comparison and bridges (private daemons);
+# chromium: the self-service page's browser test.
+for p in postfix rabbitmq-server slapd ldap-utils bogofilter spamassassin rspamd chromium; do installed "$p" || missing+=("$p"); done
 # systemd-analyze checks the example units (nothing is started with it).
 command -v systemd-analyze >/dev/null || missing+=(systemd)
 if [ ${#missing[@]} -gt 0 ]; then
@@ -29,7 +31,7 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null ||
     die "apt-get install ${missing[*]} failed"
 else
-  step "postfix, rabbitmq-server, slapd, ldap-utils and systemd-analyze already installed"
+  step "system packages already installed"
 fi
 
 amqp_up() { timeout 2 bash -c ': > /dev/tcp/127.0.0.1/5672' 2>/dev/null; }
