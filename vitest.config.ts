@@ -13,6 +13,7 @@ export default defineConfig({
       '@psf/client-sdk': src('client-sdk'),
       '@psf/token-api': src('token-api'),
       '@psf/classifiers': src('classifiers'),
+      '@psf/stats': src('stats'),
       '@psf/example-keyword-classifier': fileURLToPath(
         new URL('./examples/keyword-classifier/src/index.ts', import.meta.url),
       ),

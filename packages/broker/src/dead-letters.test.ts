@@ -37,12 +37,20 @@ describe('DeadLetterWatcher', () => {
       await vi.waitFor(() => expect(seen).toHaveLength(2), { timeout: 10_000 });
       expect(seen).toEqual(
         expect.arrayContaining([
-          { owner: 'full@example.org', reason: 'maxlen', queue: 'psf.user.full@example.org', id: 'r-full' },
+          expect.objectContaining({
+            owner: 'full@example.org',
+            reason: 'maxlen',
+            queue: 'psf.user.full@example.org',
+            id: 'r-full',
+          }),
           {
             owner: 'picky@example.org',
             reason: 'rejected',
             queue: 'psf.user.picky@example.org',
             id: 'r-picky',
+            // The envelope comes from the request's headers: what an owner's digest lists.
+            from: 'a@example.net',
+            rcpt: ['x@example.org'],
           },
         ]),
       );

@@ -1,4 +1,4 @@
-import { DEAD_QUEUE } from '@psf/protocol';
+import { DEAD_QUEUE, RequestHeader } from '@psf/protocol';
 import type { Channel, ChannelModel, ConsumeMessage } from 'amqplib';
 import type { BrokerConnection } from './connection.js';
 import { type Logger, silentLogger } from './logger.js';
@@ -12,7 +12,10 @@ export interface DeadLetter {
   /** The queue it died in. */
   queue: string;
   /** The request id (correlation id). */
-  id: string | undefined;
+  id?: string;
+  /** The envelope sender and the recipients the request was for (from its headers). */
+  from?: string;
+  rcpt?: string[];
 }
 
 interface XDeath {
@@ -26,11 +29,17 @@ export function deadLetterOf(msg: Pick<ConsumeMessage, 'fields' | 'properties'>)
   const deaths = (msg.properties.headers?.['x-death'] ?? []) as XDeath[];
   const first = deaths[0] ?? {};
   const keys = first['routing-keys'] ?? [msg.fields.routingKey];
+  const headers = msg.properties.headers ?? {};
+  const id = msg.properties.correlationId as unknown;
+  const from = headers[RequestHeader.mailFrom];
+  const rcpt = headers[RequestHeader.rcpt];
   return {
     owner: String(keys[0] ?? ''),
     reason: String(first.reason ?? 'unknown'),
     queue: String(first.queue ?? ''),
-    id: msg.properties.correlationId as string | undefined,
+    ...(typeof id === 'string' ? { id } : {}),
+    ...(typeof from === 'string' ? { from } : {}),
+    ...(Array.isArray(rcpt) ? { rcpt: rcpt.map(String) } : {}),
   };
 }
 

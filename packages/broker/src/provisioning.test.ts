@@ -6,6 +6,7 @@ import {
   DEAD_LETTER_EXCHANGE,
   DEAD_QUEUE,
   DEFAULT_QUEUE,
+  EVENTS_STREAM,
   SCAN_EXCHANGE,
   UNROUTED_EXCHANGE,
   userQueue,
@@ -99,6 +100,7 @@ describe('install', () => {
       `exchange ${UNROUTED_EXCHANGE}`,
       `queue ${DEFAULT_QUEUE}`,
       `exchange ${SCAN_EXCHANGE}`,
+      `queue ${EVENTS_STREAM}`,
     ];
     expect(await install({ management, amqpUrl, vhost })).toEqual({
       created: [`vhost ${vhost}`, ...topology],
@@ -124,6 +126,7 @@ describe('install', () => {
           `queue ${DEAD_QUEUE}`,
           `exchange ${UNROUTED_EXCHANGE}`,
           `exchange ${SCAN_EXCHANGE}`,
+          `queue ${EVENTS_STREAM}`,
         ],
         existing: ['vhost psf-args'],
         different: [`queue ${DEFAULT_QUEUE}`],

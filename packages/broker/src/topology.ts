@@ -2,6 +2,7 @@ import {
   DEAD_LETTER_EXCHANGE,
   DEAD_QUEUE,
   DEFAULT_QUEUE,
+  EVENTS_STREAM,
   isValidOwner,
   PsfError,
   SCAN_EXCHANGE,
@@ -21,6 +22,10 @@ export interface TopologyOptions {
   maxQueueLength?: number;
   /** Requests kept in psf.dead for the stats consumer. Default 100 000. */
   maxDeadLetters?: number;
+  /** How long psf.events keeps events (RabbitMQ's x-max-age: '30D', '12h'...). Default '30D'. */
+  eventsMaxAge?: string;
+  /** Bytes psf.events may hold before its oldest segments go. Default 2 GB. */
+  eventsMaxBytes?: number;
 }
 
 function classifierQueueArgs(options: TopologyOptions) {
@@ -34,7 +39,8 @@ function classifierQueueArgs(options: TopologyOptions) {
 
 /**
  * Declares the shared topology: psf.scan (direct, alternate exchange psf.unrouted) -> psf.default
- * for owners without a classifier; psf.dlx -> psf.dead for expired and refused requests.
+ * for owners without a classifier; psf.dlx -> psf.dead for expired and refused requests; the
+ * psf.events stream that the statistics are read from.
  * Idempotent as long as the options match what was declared before (RabbitMQ refuses
  * changed queue arguments with PRECONDITION_FAILED).
  */
@@ -49,6 +55,14 @@ export async function assertTopology(ch: Channel, options: TopologyOptions = {})
   await ch.assertQueue(DEFAULT_QUEUE, { durable: true, arguments: classifierQueueArgs(options) });
   await ch.bindQueue(DEFAULT_QUEUE, UNROUTED_EXCHANGE, '');
   await ch.assertExchange(SCAN_EXCHANGE, 'direct', { durable: true, alternateExchange: UNROUTED_EXCHANGE });
+  await ch.assertQueue(EVENTS_STREAM, {
+    durable: true,
+    arguments: {
+      'x-queue-type': 'stream',
+      'x-max-age': options.eventsMaxAge ?? '30D',
+      'x-max-length-bytes': options.eventsMaxBytes ?? 2e9,
+    },
+  });
 }
 
 /** A connection `setup` that declares the shared topology on every (re)connection. */

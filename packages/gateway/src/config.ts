@@ -23,6 +23,7 @@ export const configSchema = z
     deadLetters: z
       .union([z.boolean(), z.enum(['true', 'false']).transform((v) => v === 'true')])
       .default(true),
+    events: z.union([z.boolean(), z.enum(['true', 'false']).transform((v) => v === 'true')]).default(true),
     replyMode: z.enum(['direct', 'queue']).default('direct'),
     ownerMap: z.string().min(1).optional(),
     policy: policyMapSchema.optional(),
@@ -51,6 +52,7 @@ export const ENV: Record<string, keyof GatewayConfig> = {
   PSF_SPOOL_DIR: 'spoolDir',
   PSF_METRICS_LISTEN: 'metricsListen',
   PSF_DEAD_LETTERS: 'deadLetters',
+  PSF_EVENTS: 'events',
   PSF_REPLY_MODE: 'replyMode',
   PSF_OWNER_MAP: 'ownerMap',
   PSF_QUARANTINE: 'quarantine',
@@ -78,6 +80,7 @@ export function gatewayOptions(config: GatewayConfig): GatewayOptions {
     ...(config.spoolDir ? { spool: { dir: config.spoolDir } } : {}),
     ...(config.metricsListen ? { metrics: config.metricsListen } : {}),
     deadLetters: config.deadLetters,
+    events: config.events,
     replyMode: config.replyMode,
     ...(config.ownerMap ? { ownerOf: readOwnerMap(config.ownerMap) } : {}),
     ...(config.policy ? { policy: config.policy } : {}),

@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import {
   BrokerConnection,
   DeadLetterWatcher,
+  EventPublisher,
   type Logger,
   type ReplyMode,
   RpcClient,
@@ -47,6 +48,8 @@ export interface GatewayOptions {
   maxScanBytes?: number;
   /** Concurrent SMTP sessions; match the `scan` transport's maxproc in master.cf. Default 100. */
   maxSessions?: number;
+  /** A session silent this long is closed with 421. Default 60 000 ms (Postfix waits 300 s). */
+  socketTimeoutMs?: number;
   /**
    * How Postfix hands mail over (docs/postfix.md). `after-queue-smtp` (default): content_filter,
    * one reply per mail. `after-queue-lmtp`: content_filter over LMTP, one reply per recipient, so a
@@ -76,8 +79,16 @@ export interface GatewayOptions {
    * in `dir` (default the OS temp dir) instead of being held in memory.
    */
   spool?: SpoolOptions;
-  /** Read psf.dead and count why requests died (psf_dead_letters_total). Default true. */
+  /**
+   * Read psf.dead: count why requests died (psf_dead_letters_total) and append them to psf.events.
+   * Default true.
+   */
   deadLetters?: boolean;
+  /**
+   * Append what became of each owner's share of each mail to psf.events (metadata only), where
+   * `psf stats`, digests and the self-service page read it. Default true.
+   */
+  events?: boolean;
   /** Serve Prometheus /metrics, JSON /stats and /healthz here (port 0: any free port). Off by default. */
   metrics?: { host?: string; port: number };
   /** Name in the SMTP banner. Default 'psf-gateway'. */
@@ -132,6 +143,7 @@ export class Gateway {
   readonly metrics = new GatewayMetrics();
   #metricsServer: Server | undefined;
   #deadLetters: DeadLetterWatcher | undefined;
+  #events: EventPublisher | undefined;
   readonly #spool: SpoolOptions;
   /** Per session, aborted when the client disconnects (before-queue: Postfix gave up on us). */
   readonly #sessions = new Map<string, AbortController>();
@@ -168,6 +180,7 @@ export class Gateway {
       hideDSN: false,
       useXForward: trusted,
       maxClients: options.maxSessions ?? 100,
+      socketTimeout: options.socketTimeoutMs ?? 60_000,
       lmtp: this.#lmtp,
       disableReverseLookup: true,
       logger: false,
@@ -209,10 +222,14 @@ export class Gateway {
     gateway.metrics.brokerConnected.set(connection.connected ? 1 : 0);
     connection.on('connect', () => gateway.metrics.brokerConnected.set(1));
     connection.on('disconnect', () => gateway.metrics.brokerConnected.set(0));
+    if (options.events !== false) gateway.#events = new EventPublisher({ connection, logger: gateway.#log });
     if (options.deadLetters !== false) {
       gateway.#deadLetters = new DeadLetterWatcher({
         connection,
-        onDeadLetter: (dead) => gateway.metrics.deadLetters.inc({ owner: dead.owner, reason: dead.reason }),
+        onDeadLetter: (dead) => {
+          gateway.metrics.deadLetters.inc({ owner: dead.owner, reason: dead.reason });
+          gateway.#events?.publish({ v: 1, kind: 'dead', at: Date.now(), ...dead });
+        },
         ...(options.logger ? { logger: options.logger } : {}),
       });
     }
@@ -297,10 +314,27 @@ export class Gateway {
         { perRecipient: this.#lmtp, signal: aborter.signal },
       );
       const counts = { copies, discarded: discarded.length, quarantined: quarantined.length };
-      const summary = { ...line, owners, ...counts, ms: Date.now() - started };
+      const logged = owners.map(({ rcpt: _, ...o }) => o);
+      const summary = { ...line, owners: logged, ...counts, ms: Date.now() - started };
+      const at = Date.now();
       for (const o of owners) {
-        this.metrics.recipients.inc({ owner: o.owner, status: o.status }, o.rcpt);
+        this.metrics.recipients.inc({ owner: o.owner, status: o.status }, o.rcpt.length);
         this.metrics.classifySeconds.observe(o.ms / 1000);
+        this.#events?.publish({
+          v: 1,
+          kind: 'mail',
+          at,
+          id,
+          ...(line.queueId ? { queueId: line.queueId } : {}),
+          ...(line.messageId ? { messageId: line.messageId } : {}),
+          owner: o.owner,
+          from: mailFrom,
+          rcpt: o.rcpt,
+          status: o.status,
+          ...(o.score === undefined ? {} : { score: o.score }),
+          classifyMs: o.ms,
+          size: body.size,
+        });
       }
       this.#record(!this.#lmtp || failed.size === 0 ? 'ok' : 'partial', body.size, started);
       if (!this.#lmtp) {
@@ -361,6 +395,7 @@ export class Gateway {
     await closed;
     await this.#rpc.close();
     await this.#deadLetters?.close();
+    await this.#events?.close();
     await this.#reinjector.close();
     await this.#connection.close();
     const metrics = this.#metricsServer;

@@ -50,8 +50,11 @@ export interface InboundMail {
 
 export interface OwnerResult {
   owner: string;
-  rcpt: number;
+  /** The owner's recipients of this mail. */
+  rcpt: string[];
   status: string;
+  /** The classifier's score, when it answered with one. */
+  score?: number;
   ms: number;
 }
 
@@ -228,12 +231,13 @@ export class MailFilter {
         const decided = await this.#decide(owner, request, rcpt).catch((err: unknown) => {
           for (const r of rcpt) failed.set(r, err);
           const status = `tempfail:${isPsfError(err) ? err.code.toLowerCase() : 'internal'}`;
-          return [{ owner, rcpt, status }];
+          return [{ owner, rcpt, status, score: undefined }];
         });
         for (const d of decided) {
           if ('disposition' in d) settled.push(d);
           const status = 'disposition' in d ? d.disposition.status : d.status;
-          owners.push({ owner: d.owner, rcpt: d.rcpt.length, status, ms: Date.now() - started });
+          const score = d.score === undefined ? {} : { score: d.score };
+          owners.push({ owner: d.owner, rcpt: d.rcpt, status, ...score, ms: Date.now() - started });
         }
       }),
     );
@@ -266,7 +270,7 @@ export class MailFilter {
     key: string,
     request: ScanRequest,
     rcpt: string[],
-  ): Promise<Array<{ owner: string; rcpt: string[]; disposition: Settled }>> {
+  ): Promise<Array<{ owner: string; rcpt: string[]; disposition: Settled; score: number | undefined }>> {
     let verdict: Verdict;
     try {
       verdict = await this.#o.rpc.call(key, request);
@@ -274,11 +278,12 @@ export class MailFilter {
       if (!isPsfError(err)) throw err;
       const disposition = disposeFailure(err.code, this.#policy);
       if (disposition.kind === 'tempfail') throw err;
-      return [{ owner: key, rcpt, disposition }];
+      return [{ owner: key, rcpt, disposition, score: undefined }];
     }
     return [...groupByOwner(rcpt, this.#o.ownerOf)].map(([owner, list]) => {
       const policy = policyFor(this.#o.policy, owner);
-      return { owner, rcpt: list, disposition: dispose(escalate(verdict, policy), this.#policy, policy) };
+      const disposition = dispose(escalate(verdict, policy), this.#policy, policy);
+      return { owner, rcpt: list, disposition, score: verdict.score };
     });
   }
 }

@@ -11,6 +11,8 @@
 
 export type { PsfErrorCode, PsfErrorOptions } from './errors.js';
 export { isPsfError, PsfError } from './errors.js';
+export type { DeadEvent, MailEvent, MarkEvent, PsfEvent } from './events.js';
+export { decodeEvent, encodeEvent, eventSchema } from './events.js';
 export {
   CLASSIFIER_ERROR_TYPE,
   DEAD_LETTER_EXCHANGE,
@@ -19,6 +21,8 @@ export {
   DEFAULT_QUEUE,
   DEFAULT_VHOST,
   DIRECT_REPLY_TO,
+  EVENT_TYPE,
+  EVENTS_STREAM,
   isValidOwner,
   MailHeader,
   OWNED_HEADER_PREFIXES,

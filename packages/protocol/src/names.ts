@@ -17,6 +17,9 @@ export const DEFAULT_QUEUE = 'psf.default';
 export const DEAD_LETTER_EXCHANGE = 'psf.dlx';
 /** Queue behind the dead-letter exchange, read by the stats consumer. */
 export const DEAD_QUEUE = 'psf.dead';
+/** Stream of what became of each mail and each dead request (no mail content): the stats'
+ * source, shared by every gateway, kept for a window (see docs/operations.md). */
+export const EVENTS_STREAM = 'psf.events';
 /** The queue-name prefix of personal queues. */
 export const USER_QUEUE_PREFIX = 'psf.user.';
 /** The queue-name prefix of per-owner quarantines. */
@@ -55,6 +58,9 @@ export const QuarantineHeader = {
   helo: 'psf-helo',
   queueId: 'psf-queue-id',
 } as const;
+
+/** AMQP `type` of an event in psf.events (body: JSON, see events.ts). */
+export const EVENT_TYPE = 'psf.event.v1';
 
 /** AMQP `type` of a quarantined mail (body: the raw mail). */
 export const QUARANTINED_TYPE = 'psf.quarantined.v1';
