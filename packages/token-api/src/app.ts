@@ -1,9 +1,13 @@
 import { type Logger, silentLogger } from '@psf/broker';
 import { DEFAULT_EXCHANGE, userQueue } from '@psf/protocol';
 import { type Context, Hono } from 'hono';
+import { HTTPException } from 'hono/http-exception';
 import { Counter, Registry } from 'prom-client';
-import type { Directory } from './directory.js';
+import type { ActivitySource } from './activity.js';
+import type { Directory, Identity } from './directory.js';
 import { LoginLimiter } from './login-limiter.js';
+import type { QuarantineAccess } from './quarantine-access.js';
+import { selfService } from './self-service.js';
 import { type TokenClaims, TokenError, type TokenSigner } from './tokens.js';
 
 /** Creates and removes an owner's queue and broker rights (psf-broker's functions). */
@@ -20,6 +24,14 @@ export interface TokenApiOptions {
   /** For the admin endpoints that add and remove users. */
   provisioner?: Provisioner;
   limiter?: LoginLimiter;
+  /** The owner's quarantine on the self-service pages (list, release, delete); hidden without it. */
+  quarantine?: QuarantineAccess;
+  /** Counts and recent verdicts on the self-service pages, totals on the admin page. */
+  activity?: ActivitySource;
+  /** Mark the session cookie Secure (`__Host-` name): set it whenever browsers reach the API over HTTPS. */
+  secureCookie?: boolean;
+  /** The origin browsers use when a proxy in front changes it (e.g. https://mail.example.org), for the CSRF check. */
+  publicOrigin?: string;
   /** Reported by /healthz. */
   name?: string;
   logger?: Logger;
@@ -74,6 +86,35 @@ export function createTokenApi(options: TokenApiOptions): Hono {
     return identity;
   }
 
+  /** A login from /v1/login or the login page: counted and logged (never the password). */
+  async function userLogin(
+    name: string,
+    password: string,
+  ): Promise<Identity | 'refused' | 'blocked' | 'error'> {
+    let identity: Awaited<ReturnType<typeof login>>;
+    try {
+      identity = await login(name, password);
+    } catch (err) {
+      logins.inc({ outcome: 'error' });
+      log.error({ event: 'login-directory-error', err: (err as Error).message }, 'directory unavailable');
+      return 'error';
+    }
+    logins.inc({ outcome: identity === 'blocked' ? 'blocked' : identity ? 'ok' : 'refused' });
+    if (identity === 'blocked') {
+      log.warn({ event: 'login-blocked', login: name }, 'too many failed logins');
+      return 'blocked';
+    }
+    if (!identity) {
+      log.info({ event: 'login-failed', login: name }, 'login refused');
+      return 'refused';
+    }
+    log.info(
+      { event: 'login', login: identity.login, owner: identity.owner, admin: identity.admin },
+      'logged in',
+    );
+    return identity;
+  }
+
   async function bearer(c: Context): Promise<TokenClaims | Response> {
     const token = /^Bearer (\S+)$/.exec(c.req.header('authorization') ?? '')?.[1];
     if (!token) return c.json({ error: 'missing bearer token' }, 401);
@@ -91,28 +132,11 @@ export function createTokenApi(options: TokenApiOptions): Hono {
     if (typeof body?.username !== 'string' || typeof body.password !== 'string') {
       return c.json({ error: 'expected JSON { "username": string, "password": string }' }, 400);
     }
-    let identity: Awaited<ReturnType<typeof login>>;
-    try {
-      identity = await login(body.username, body.password);
-    } catch (err) {
-      logins.inc({ outcome: 'error' });
-      log.error({ event: 'login-directory-error', err: (err as Error).message }, 'directory unavailable');
-      return c.json({ error: 'directory unavailable, try again later' }, 503);
-    }
-    logins.inc({ outcome: identity === 'blocked' ? 'blocked' : identity ? 'ok' : 'refused' });
-    if (identity === 'blocked') {
-      log.warn({ event: 'login-blocked', login: body.username }, 'too many failed logins');
-      return c.json({ error: 'too many failed logins, try again later' }, 429);
-    }
-    if (!identity) {
-      log.info({ event: 'login-failed', login: body.username }, 'login refused');
-      return c.json({ error: 'invalid username or password' }, 401);
-    }
+    const identity = await userLogin(body.username, body.password);
+    if (identity === 'error') return c.json({ error: 'directory unavailable, try again later' }, 503);
+    if (identity === 'blocked') return c.json({ error: 'too many failed logins, try again later' }, 429);
+    if (identity === 'refused') return c.json({ error: 'invalid username or password' }, 401);
     const { token, expiresAt } = await tokens.issue(identity.owner, identity.admin);
-    log.info(
-      { event: 'login', login: identity.login, owner: identity.owner, admin: identity.admin },
-      'logged in',
-    );
     return c.json({
       token,
       expiresAt,
@@ -183,7 +207,23 @@ export function createTokenApi(options: TokenApiOptions): Hono {
     c.text(await registry.metrics(), 200, { 'content-type': registry.contentType }),
   );
 
+  app.route(
+    '/',
+    selfService({
+      login: userLogin,
+      tokens,
+      connectInfo,
+      quarantine: options.quarantine,
+      activity: options.activity,
+      secureCookie: options.secureCookie ?? false,
+      publicOrigin: options.publicOrigin,
+      logger: log,
+    }),
+  );
+
   app.onError((err, c) => {
+    // hono's own refusals (the CSRF check's 403, a body over the limit's 413) keep their answer.
+    if (err instanceof HTTPException) return err.getResponse();
     log.error({ event: 'token-api-error', err: err.message }, 'request failed');
     return c.json({ error: 'internal error' }, 500);
   });

@@ -1,12 +1,15 @@
 #!/usr/bin/env node
 import { serve } from '@hono/node-server';
-import { addUser, Management, redactConfig, removeUser } from '@psf/broker';
+import { addUser, BrokerConnection, Management, Quarantine, redactConfig, removeUser } from '@psf/broker';
+import { Reinjector } from '@psf/gateway';
+import { ActivityFeed } from '@psf/stats';
 import { Command, Option } from 'commander';
 import { pino } from 'pino';
 import PinoPretty from 'pino-pretty';
 import { createTokenApi, type Provisioner } from './app.js';
 import { ENV, loadConfig } from './config.js';
 import { LdapDirectory } from './directory.js';
+import { BrokerQuarantineAccess } from './quarantine-access.js';
 import { TokenSigner } from './tokens.js';
 
 const program = new Command()
@@ -56,6 +59,17 @@ function provisioner(managementUrl: string, adminAmqpUrl: string): Provisioner {
     removeUser: async (owner) => void (await removeUser({ management, vhost, owner })),
   };
 }
+// The quarantine and the counts on the self-service pages, when an AMQP URL to read them is
+// configured; the counts are rebuilt from psf.events at each start.
+const broker = config.amqpUrl
+  ? await BrokerConnection.open({ url: config.amqpUrl, name: 'psf-token-api', logger })
+  : undefined;
+const reinjector = broker ? new Reinjector({ ...config.reinject, poolSize: 2, logger }) : undefined;
+const quarantine =
+  broker && reinjector
+    ? new BrokerQuarantineAccess({ quarantine: new Quarantine({ connection: broker }), reinjector })
+    : undefined;
+const activity = broker ? new ActivityFeed({ connection: broker, logger }) : undefined;
 const app = createTokenApi({
   directory: new LdapDirectory({
     url: config.ldapUrl,
@@ -68,11 +82,22 @@ const app = createTokenApi({
   ...(config.managementUrl && config.adminAmqpUrl
     ? { provisioner: provisioner(config.managementUrl, config.adminAmqpUrl) }
     : {}),
+  ...(quarantine ? { quarantine } : {}),
+  ...(activity ? { activity } : {}),
+  secureCookie: config.secureCookie,
+  ...(config.publicOrigin ? { publicOrigin: config.publicOrigin } : {}),
   logger,
 });
 const server = serve({ fetch: app.fetch, hostname: config.listen.host, port: config.listen.port }, (info) =>
   logger.info({ event: 'listening', ...info }, 'psf-token-api ready'),
 );
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(signal, () => server.close(() => process.exit(0)));
+  process.once(signal, () =>
+    server.close(async () => {
+      await reinjector?.close();
+      await activity?.close();
+      await broker?.close();
+      process.exit(0);
+    }),
+  );
 }

@@ -19,6 +19,22 @@ export const configSchema = z
     /** For the admin endpoints that add and remove users: RabbitMQ's management API and an admin AMQP URL. */
     managementUrl: z.string().url().optional(),
     adminAmqpUrl: z.string().url().optional(),
+    /**
+     * The quarantine on the self-service pages: the AMQP URL the token API reads the gateways'
+     * quarantine queues with, and where released mail is reinjected (as psf-gateway's keys).
+     */
+    amqpUrl: z.string().url().optional(),
+    reinject: hostPort.default({ host: '127.0.0.1', port: 10026 }),
+    /** Browsers reach the API over HTTPS (directly or through a proxy): the session cookie is Secure. */
+    secureCookie: z
+      .union([z.boolean(), z.enum(['true', 'false']).transform((v) => v === 'true')])
+      .default(false),
+    /** The origin browsers see when a proxy changes it, e.g. https://mail.example.org. */
+    publicOrigin: z
+      .string()
+      .url()
+      .transform((u) => new URL(u).origin)
+      .optional(),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   })
   .strict()
@@ -42,6 +58,10 @@ export const ENV: Record<string, keyof TokenApiConfig> = {
   PSF_VHOST: 'vhost',
   PSF_MANAGEMENT_URL: 'managementUrl',
   PSF_ADMIN_AMQP_URL: 'adminAmqpUrl',
+  PSF_AMQP_URL: 'amqpUrl',
+  PSF_REINJECT: 'reinject',
+  PSF_SECURE_COOKIE: 'secureCookie',
+  PSF_PUBLIC_ORIGIN: 'publicOrigin',
   PSF_LOG_LEVEL: 'logLevel',
 };
 

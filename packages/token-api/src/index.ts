@@ -15,10 +15,13 @@
  * ```
  */
 
+export type { ActivitySource, OwnerActivity, RecentVerdict } from './activity.js';
 export type { Provisioner, TokenApiOptions } from './app.js';
 export { createTokenApi } from './app.js';
 export type { Directory, Identity, LdapDirectoryOptions } from './directory.js';
 export { LdapDirectory } from './directory.js';
 export { LoginLimiter } from './login-limiter.js';
+export type { BrokerQuarantineAccessOptions, QuarantineAccess, QuarantineItem } from './quarantine-access.js';
+export { BrokerQuarantineAccess } from './quarantine-access.js';
 export type { TokenClaims } from './tokens.js';
 export { TokenError, TokenSigner } from './tokens.js';
