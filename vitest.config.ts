@@ -17,6 +17,7 @@ export default defineConfig({
       '@psf/example-keyword-classifier': fileURLToPath(
         new URL('./examples/keyword-classifier/src/index.ts', import.meta.url),
       ),
+      '@psf/example-send-loop': fileURLToPath(new URL('./examples/send-loop/src/index.ts', import.meta.url)),
       '@psf/testkit': fileURLToPath(new URL('./test/support/src/index.ts', import.meta.url)),
     },
   },
