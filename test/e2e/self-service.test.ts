@@ -132,7 +132,8 @@ describe('self-service pages in Chromium', () => {
     const rows = page.getByRole('region', { name: 'Quarantine' }).getByRole('row');
     expect(await rows.count()).toBe(2); // the header and alice's mail
     expect(await rows.nth(1).textContent()).toContain('win@lottery.test');
-    expect(await rows.nth(1).getByRole('cell').nth(2).textContent()).toBe('14.2');
+    expect(await rows.nth(1).getByRole('cell').nth(2).textContent()).toBe('WINNER OF THE CASH PRIZE');
+    expect(await rows.nth(1).getByRole('cell').nth(3).textContent()).toBe('14.2');
     expect(await page.getByRole('region', { name: 'Your classifier' }).textContent()).toContain(
       `psf.user.${ALICE}`,
     );

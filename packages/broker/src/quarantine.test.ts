@@ -2,7 +2,7 @@ import type { QuarantinedMail } from '@psf/protocol';
 import { createVhost, type Vhost } from '@psf/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BrokerConnection } from './connection.js';
-import { Quarantine } from './quarantine.js';
+import { Quarantine, subjectOf } from './quarantine.js';
 
 let vhost: Vhost;
 let conn: BrokerConnection;
@@ -42,6 +42,7 @@ describe('Quarantine', () => {
       rcpt: ['alice@example.org'],
       clientAddr: '192.0.2.9',
       size: 21,
+      subject: 'm1',
     });
     expect(list[0]?.verdict.reasons).toEqual(['BAYES_99']);
     expect((await q.list('alice@example.org')).map((e) => e.id)).toEqual(['m1', 'm2']);
@@ -75,5 +76,18 @@ describe('Quarantine', () => {
     await q.store(mail('old', 'dave@example.org'));
     await new Promise((r) => setTimeout(r, 400));
     expect(await q.list('dave@example.org')).toEqual([]);
+  });
+});
+
+describe('subjectOf', () => {
+  it('unfolds and decodes the Subject header, and reads only the header', () => {
+    const raw = (head: string) => Buffer.from(`${head}\r\n\r\nSubject: in the body\r\n`);
+    expect(subjectOf(raw('From: a@x\r\nSubject: =?UTF-8?B?R3LDvMOfZQ==?=\r\n und mehr'))).toBe(
+      'Grüße und mehr',
+    );
+    expect(subjectOf(raw('SUBJECT: plain'))).toBe('plain');
+    expect(subjectOf(Buffer.from('Subject: Gr\u00fc\u00dfe\r\n\r\n', 'utf8'))).toBe('Grüße');
+    expect(subjectOf(raw('From: a@x'))).toBeUndefined();
+    expect(subjectOf(raw(`Subject: ${'x'.repeat(500)}`))).toHaveLength(200);
   });
 });

@@ -7,6 +7,7 @@ import {
   quarantineQueue,
 } from '@psf/protocol';
 import type { Channel, GetMessage } from 'amqplib';
+import libmime from 'libmime';
 import type { BrokerConnection } from './connection.js';
 
 export interface QuarantineOptions {
@@ -15,8 +16,23 @@ export interface QuarantineOptions {
   retentionMs?: number;
 }
 
-/** What a listing shows of a quarantined mail: everything but its bytes. */
-export type QuarantineEntry = Omit<QuarantinedMail, 'mail'> & { size: number };
+/** What a listing shows of a quarantined mail: everything but its bytes, and its subject. */
+export type QuarantineEntry = Omit<QuarantinedMail, 'mail'> & { size: number; subject?: string };
+
+/** The Subject header of a raw mail, unfolded and decoded (RFC 2047), at most 200 characters. */
+export function subjectOf(raw: Buffer): string | undefined {
+  const end = raw.indexOf('\r\n\r\n');
+  const head = raw.subarray(0, end === -1 ? Math.min(raw.length, 65536) : end).toString('latin1');
+  const folded = /^subject:[ \t]*(.*(?:\r\n[ \t].*)*)/im.exec(head)?.[1];
+  if (folded === undefined) return undefined;
+  // Raw 8-bit subjects are UTF-8 in practice (SMTPUTF8); encoded words decode themselves.
+  const text = Buffer.from(folded.replace(/\r\n(?=[ \t])/g, ''), 'latin1').toString('utf8');
+  try {
+    return libmime.decodeWords(text).slice(0, 200);
+  } catch {
+    return text.slice(0, 200);
+  }
+}
 
 /**
  * Per-owner quarantines kept in RabbitMQ: one durable queue per owner (`psf.quarantine.<owner>`),
@@ -81,7 +97,8 @@ export class Quarantine {
     return this.#browse(owner, async (messages) =>
       messages.map(({ mail }) => {
         const { mail: bytes, ...entry } = mail;
-        return { ...entry, size: bytes.length };
+        const subject = subjectOf(bytes);
+        return { ...entry, size: bytes.length, ...(subject === undefined ? {} : { subject }) };
       }),
     );
   }
