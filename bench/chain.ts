@@ -1,9 +1,11 @@
-// Mails/s through the whole chain vs Postfix relaying with no filter, in the same run.
+// Mails/s through the whole chain vs Postfix relaying with no filter, and vs Postfix with a
+// minimal pass-through filter in the same 10025/10026 loop, in the same run.
 //   npx tsx bench/chain.ts [--n 500] [--sessions 10] [--size 4096] [--runs 3] [--classifier noop|keyword]
 //                          [--reply-mode direct|queue] [--cap-ms 60000]
-// baseline: plain Postfix -> sink. psf: Postfix (content_filter) -> gateway -> RabbitMQ -> classifier
-// (own process, psf.default) -> gateway -> Postfix reinjection smtpd -> sink. The two alternate, so
-// noise hits both. The clock runs from the first submit until the sink has all N.
+// baseline: plain Postfix -> sink. passthrough: Postfix (content_filter) -> a pass-through filter
+// (smtp-server + psf's Reinjector, bench/passthrough-filter.ts) -> Postfix reinjection smtpd -> sink.
+// psf: Postfix (content_filter) -> gateway -> RabbitMQ -> classifier (own process, psf.default) ->
+// gateway -> Postfix reinjection smtpd -> sink. The three take turns, so noise hits all. The clock runs from the first submit until the sink has all N.
 import type { ReplyMode } from '@psf/broker';
 import { type Gateway, startGateway } from '@psf/gateway';
 import { DEFAULT_QUEUE } from '@psf/protocol';
@@ -32,6 +34,7 @@ import {
   rabbitPid,
   startChildClassifier,
 } from './lib.js';
+import { startPassthrough } from './passthrough-filter.js';
 
 const n = numberOption('n', 500);
 const sessions = numberOption('sessions', 10);
@@ -40,9 +43,10 @@ const runs = numberOption('runs', 3);
 const capMs = numberOption('cap-ms', 60_000);
 const kind = option('classifier', 'noop') === 'keyword' ? 'keyword' : 'noop';
 const replyMode = (option('reply-mode', 'direct') === 'queue' ? 'queue' : 'direct') satisfies ReplyMode;
-const hardCapMs = 2 * (runs + 1) * (capMs + 5000) + 60_000;
+const hardCapMs = 3 * (runs + 1) * (capMs + 5000) + 60_000;
 
-type Target = 'baseline' | 'psf';
+type Target = 'baseline' | 'passthrough' | 'psf';
+const TARGETS: Target[] = ['baseline', 'passthrough', 'psf'];
 
 interface Run {
   target: Target;
@@ -112,11 +116,12 @@ const watchdog = setTimeout(() => {
 }, hardCapMs);
 
 try {
-  const sinks: Record<Target, Sink> = { baseline: await startSink(), psf: await startSink() };
-  cleanups.push(
-    () => sinks.baseline.close(),
-    () => sinks.psf.close(),
-  );
+  const sinks: Record<Target, Sink> = {
+    baseline: await startSink(),
+    passthrough: await startSink(),
+    psf: await startSink(),
+  };
+  for (const t of TARGETS) cleanups.push(() => sinks[t].close());
   const basePf = await startPostfix({ mode: 'plain', sinkPort: sinks.baseline.port });
   cleanups.push(() => basePf[Symbol.asyncDispose]());
   vhost = await createVhost();
@@ -137,7 +142,16 @@ try {
   await gateway.ready(10_000); // topology declared: psf.default exists for the classifier
   classifier = await startChildClassifier(vhost.url, DEFAULT_QUEUE, kind, 16);
   cleanups.push(() => (classifier as ChildClassifier).stop());
-  const postfix: Record<Target, PostfixInstance> = { baseline: basePf, psf: psfPf };
+  const passPort = await freePort();
+  const passPf = await startPostfix({
+    mode: 'after-queue-smtp',
+    sinkPort: sinks.passthrough.port,
+    filterPort: passPort,
+  });
+  cleanups.push(() => passPf[Symbol.asyncDispose]());
+  const passthrough = await startPassthrough(passPort, passPf.reinjectPort);
+  cleanups.push(() => passthrough.close());
+  const postfix: Record<Target, PostfixInstance> = { baseline: basePf, passthrough: passPf, psf: psfPf };
   const pids = { classifier: classifier.pid, broker: rabbitPid() };
 
   async function measure(target: Target, count: number, tag: string): Promise<Run> {
@@ -185,14 +199,15 @@ try {
   }
 
   // Warm-up: Postfix's processes and connection caches, the JIT, the broker channels.
-  for (const target of ['baseline', 'psf'] as const) await measure(target, 50, `warm-${target}`);
+  for (const target of TARGETS) await measure(target, 50, `warm-${target}`);
   console.log(
     `# chain: N=${n} mails of ${size} B over ${sessions} sessions, ${runs} runs each, ` +
       `classifier ${kind}, replyMode ${replyMode}\n# ${machine()}`,
   );
   const results: Run[] = [];
   for (let r = 0; r < runs; r++) {
-    const order: Target[] = r % 2 === 0 ? ['baseline', 'psf'] : ['psf', 'baseline'];
+    // Rotate who goes first: a machine that grows busier or quieter during the run hits all.
+    const order = TARGETS.map((_, i) => TARGETS[(i + r) % TARGETS.length] as Target);
     for (const target of order) {
       const run = await measure(target, n, `r${r}-${target}`);
       results.push(run);
@@ -218,7 +233,7 @@ try {
     '\n| path | mails/s min / med / max | submit s (med) | CPU ms/mail bench / postfix / classifier / broker (med) | machine busy (others) | peak RSS MB |',
   );
   console.log('|---|---|---|---|---|---|');
-  for (const t of ['baseline', 'psf'] as const) {
+  for (const t of TARGETS) {
     const c = (k: string) =>
       fmt(
         med(t, (x) => x.cpu[k] ?? 0),
@@ -237,6 +252,11 @@ try {
   console.log(
     `\nratio psf/baseline: min ${fmt(min(rates('psf')) / min(rates('baseline')), 2)}, ` +
       `median ${fmt(median(rates('psf')) / median(rates('baseline')), 2)}\n` +
+      `ratio psf/passthrough: min ${fmt(min(rates('psf')) / min(rates('passthrough')), 2)}, ` +
+      `median ${fmt(median(rates('psf')) / median(rates('passthrough')), 2)}, ` +
+      `per-run ${of('psf')
+        .map((x, i) => fmt(x.rate / (of('passthrough')[i]?.rate ?? Number.NaN), 2))
+        .join(' ')}\n` +
       `gateway CPU ≈ ${fmt(gwCpu, 2)} ms/mail (bench process psf minus baseline: same sender and sink; approximate)\n` +
       `gateway per mail p50 ${fmt(
         med('psf', (x) => x.gwMs),

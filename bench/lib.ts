@@ -1,6 +1,7 @@
 // Shared helpers of the benchmarks: options, statistics, test mails, CPU accounting, a classifier
-// in a child process.
-import { execFileSync, fork } from 'node:child_process';
+// and a gateway in child processes.
+import { type ChildProcess, execFileSync, fork } from 'node:child_process';
+import { once } from 'node:events';
 import { readdirSync, readFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -208,4 +209,51 @@ export function machine(): string {
     `RabbitMQ ${rabbit}`,
     `Postfix ${v('/usr/sbin/postconf', ['-d', '-h', 'mail_version'])}`,
   ].join(', ');
+}
+
+// --- The gateway in its own process ----------------------------------------------------------------
+
+export interface GatewayChild {
+  pid: number;
+  port: number;
+  warnings: string[];
+  child: ChildProcess;
+}
+
+/**
+ * Forks bench/gateway-child.mjs: a gateway with defaults alone in its process (plain node, its own
+ * CPU and memory), reinjecting to `reinjectPort`; `execArgv` e.g. ['--cpu-prof'].
+ */
+export async function startGatewayChild(
+  amqpUrl: string,
+  reinjectPort: number,
+  execArgv: string[] = [],
+): Promise<GatewayChild> {
+  const file = fileURLToPath(new URL('./gateway-child.mjs', import.meta.url));
+  const child = fork(file, [amqpUrl, String(reinjectPort)], { execArgv });
+  const warnings: string[] = [];
+  const port = await new Promise<number>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('gateway child not ready in 30 s')), 30_000);
+    child.on('message', (m: { port?: number; level?: string; msg?: string; err?: string }) => {
+      if (m.port) {
+        clearTimeout(timer);
+        resolve(m.port);
+      } else warnings.push(`${m.level}: ${m.msg} ${m.err}`);
+    });
+    child.once('exit', (code) => reject(new Error(`gateway child exited with ${code}`)));
+  }).catch((err) => {
+    child.kill('SIGKILL');
+    throw err;
+  });
+  return { pid: child.pid as number, port, warnings, child };
+}
+
+export async function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = once(child, 'exit');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+  if (child.connected) child.send('stop');
+  else child.kill('SIGKILL');
+  await exited;
+  clearTimeout(timer);
 }

@@ -1,30 +1,20 @@
-// The gateway's memory with big mails. The issue's target: 100 sessions with one 50 MB mail in
-// flight each stay under 200 MB RSS.
-//   npx tsc -b && npx tsx bench/memory.ts [--sessions 100] [--size-mb 50] [--cap-ms 300000]
-//                                          [--max-rss-mb 8192]
-// A: --sessions SMTP sessions at once, one mail of --size-mb MiB each. B: one such mail alone.
-// Each scenario gets a fresh gateway (defaults, bench/gateway-child.mjs) in a child process, so its
-// VmHWM is that scenario's peak. A no-op classifier child answers psf.default. The reinjection
-// target is a sink in this process that counts each mail's bytes and discards them. The sender
-// writes each body as it generates it, with backpressure: this process stays small too.
-// Bounded: at most 100 sessions, --cap-ms for the whole run; the gateway is killed (scenario
-// "aborted") if its RSS passes --max-rss-mb, so a gateway that holds mails cannot exhaust the machine.
-import { type ChildProcess, fork } from 'node:child_process';
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { connect, createServer, type Socket } from 'node:net';
 import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
 import { DEFAULT_QUEUE } from '@psf/protocol';
 import { createVhost, type Vhost } from '@psf/testkit';
 import {
   type ChildClassifier,
   cpuMeter,
   fmt,
+  type GatewayChild,
   machine,
   numberOption,
   rabbitPid,
   startChildClassifier,
+  startGatewayChild,
+  stopChild,
 } from './lib.js';
 
 const sessions = numberOption('sessions', 100);
@@ -195,43 +185,6 @@ async function sendOne(port: number, id: string): Promise<void> {
 }
 
 // --- The gateway in a child process ----------------------------------------------------------------
-
-interface GatewayChild {
-  pid: number;
-  port: number;
-  warnings: string[];
-  child: ChildProcess;
-}
-
-async function startGatewayChild(amqpUrl: string, reinjectPort: number): Promise<GatewayChild> {
-  const file = fileURLToPath(new URL('./gateway-child.mjs', import.meta.url));
-  const child = fork(file, [amqpUrl, String(reinjectPort)], { execArgv: [] });
-  const warnings: string[] = [];
-  const port = await new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('gateway child not ready in 30 s')), 30_000);
-    child.on('message', (m: { port?: number; level?: string; msg?: string; err?: string }) => {
-      if (m.port) {
-        clearTimeout(timer);
-        resolve(m.port);
-      } else warnings.push(`${m.level}: ${m.msg} ${m.err}`);
-    });
-    child.once('exit', (code) => reject(new Error(`gateway child exited with ${code}`)));
-  }).catch((err) => {
-    child.kill('SIGKILL');
-    throw err;
-  });
-  return { pid: child.pid as number, port, warnings, child };
-}
-
-async function stopChild(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = once(child, 'exit');
-  const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-  if (child.connected) child.send('stop');
-  else child.kill('SIGKILL');
-  await exited;
-  clearTimeout(timer);
-}
 
 // --- Scenarios -------------------------------------------------------------------------------------
 

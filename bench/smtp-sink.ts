@@ -1,0 +1,55 @@
+// Postfix's smtp-sink as the final sink of a benchmark: C, cheap, counts what it received.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { connect } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { freePort } from '@psf/testkit';
+
+export interface SmtpSink {
+  port: number;
+  /** Mails received so far (smtp-sink's own `mesg=` counter). */
+  count(): number;
+  waitFor(n: number, timeoutMs: number): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export async function startSmtpSink(): Promise<SmtpSink> {
+  const port = await freePort();
+  const child: ChildProcess = spawn(
+    '/usr/sbin/smtp-sink',
+    ['-u', 'nobody', '-c', `127.0.0.1:${port}`, '1000'],
+    {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
+  let last = '';
+  child.stdout?.on('data', (b: Buffer) => {
+    last = (last + b.toString()).slice(-200);
+  });
+  const count = () => Number(/mesg=(\d+)\s*$/.exec(last)?.[1] ?? 0);
+  for (let i = 0; ; i++) {
+    const up = await new Promise<boolean>((resolve) => {
+      const s = connect(port, '127.0.0.1', () => resolve(true)).once('error', () => resolve(false));
+      s.unref();
+      setTimeout(() => s.destroy(), 1000).unref();
+    });
+    if (up) break;
+    if (i > 50) throw new Error('smtp-sink did not listen');
+    await sleep(100);
+  }
+  return {
+    port,
+    count,
+    async waitFor(n, timeoutMs) {
+      const until = Date.now() + timeoutMs;
+      while (count() < n) {
+        if (Date.now() > until) throw new Error(`smtp-sink: ${count()} of ${n} mails after ${timeoutMs} ms`);
+        await sleep(20);
+      }
+    },
+    async stop() {
+      if (child.exitCode !== null) return;
+      child.kill();
+      await new Promise((r) => child.once('exit', r));
+    },
+  };
+}
