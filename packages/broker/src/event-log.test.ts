@@ -19,6 +19,35 @@ const mail = (i: number): MailEvent => ({
 });
 
 describe('psf.events', () => {
+  it('batches: many events in one message, flushed after flushMs or at maxBatch', async () => {
+    await using vhost = await createVhost();
+    const connection = await BrokerConnection.open({ url: vhost.url, setup: topologySetup() });
+    const publisher = new EventPublisher({ connection, flushMs: 50, maxBatch: 10 });
+    try {
+      await vi.waitFor(() => expect(connection.connected).toBe(true));
+      await new Promise((r) => setTimeout(r, 100)); // the publisher's channel
+      for (let i = 0; i < 25; i++) publisher.publish(mail(i)); // two full batches, then 5 wait
+      const model = await amqp.connect(vhost.url);
+      const ch = await model.createChannel();
+      await ch.prefetch(100);
+      const sizes: number[] = [];
+      await ch.consume(
+        'psf.events',
+        (msg) => {
+          if (!msg) return;
+          sizes.push((JSON.parse(msg.content.toString()) as unknown[]).length);
+          ch.ack(msg);
+        },
+        { arguments: { 'x-stream-offset': 'first' } },
+      );
+      await vi.waitFor(() => expect(sizes).toEqual([10, 10, 5]));
+      await model.close();
+    } finally {
+      await publisher.close();
+      await connection.close();
+    }
+  });
+
   it('a reader gets what was published up to its mark; a follower resumes after an outage without repeats', async () => {
     await using vhost = await createVhost();
     await using proxy = await startTcpProxy(5672);
@@ -39,6 +68,7 @@ describe('psf.events', () => {
       proxy.cut();
       await vi.waitFor(() => expect(connection.connected).toBe(false));
       publisher.publish(mail(1000)); // the broker is away: dropped, counted, never blocking
+      publisher.flush();
       expect(publisher.dropped).toBeGreaterThanOrEqual(1);
       proxy.restore();
       await vi.waitFor(() => expect(connection.connected).toBe(true), { timeout: 10_000 });
@@ -77,9 +107,11 @@ describe('psf.events', () => {
       const model = await amqp.connect(vhost.url);
       // Streams keep a timestamp per chunk: wait for the clock to pass a whole second.
       publisher.publish({ ...mail(1), id: 'old' });
+      publisher.flush();
       await new Promise((r) => setTimeout(r, 2100));
       const since = Date.now();
       publisher.publish({ ...mail(2), id: 'new' });
+      publisher.flush();
       const read: PsfEvent[] = [];
       await readEvents(model, { since, onEvent: (e) => read.push(e) });
       await model.close();

@@ -1,24 +1,40 @@
 import { randomBytes } from 'node:crypto';
-import { decodeEvent, EVENTS_STREAM, encodeEvent, type PsfEvent } from '@psf/protocol';
+import { decodeEvents, EVENTS_STREAM, encodeEvents, type PsfEvent } from '@psf/protocol';
 import type { Channel, ChannelModel, ConsumeMessage } from 'amqplib';
 import type { BrokerConnection } from './connection.js';
 import { type Logger, silentLogger } from './logger.js';
 
+export interface EventPublisherOptions {
+  connection: BrokerConnection;
+  /** Longest an event waits for its batch. Default 100 ms. */
+  flushMs?: number;
+  /** Events per message at most. Default 500. */
+  maxBatch?: number;
+  logger?: Logger;
+}
+
 /**
- * Appends events to psf.events. Best effort by design: an event is published without waiting for
- * a confirm and dropped while the broker is away, so statistics never slow down or hold up mail
- * (the gateway's Prometheus counters stay exact; `dropped` says how many events were lost).
+ * Appends events to psf.events, batched: one message per `flushMs` (or `maxBatch` events), so the
+ * broker handles a message per batch, not per mail. Best effort by design: published without
+ * waiting for a confirm and dropped while the broker is away, so statistics never slow down or
+ * hold up mail (the gateway's Prometheus counters stay exact; `dropped` counts lost events).
  */
 export class EventPublisher {
   readonly #conn: BrokerConnection;
   readonly #log: Logger;
+  readonly #flushMs: number;
+  readonly #maxBatch: number;
+  #batch: PsfEvent[] = [];
+  #timer: NodeJS.Timeout | undefined;
   #channel: Channel | undefined;
   #closed = false;
   dropped = 0;
 
-  constructor(options: { connection: BrokerConnection; logger?: Logger }) {
+  constructor(options: EventPublisherOptions) {
     this.#conn = options.connection;
     this.#log = options.logger ?? silentLogger;
+    this.#flushMs = options.flushMs ?? 100;
+    this.#maxBatch = options.maxBatch ?? 500;
     const open = (model: ChannelModel) =>
       this.#open(model).catch((err: Error) =>
         this.#log.warn({ event: 'events-failed', err: err.message }, 'cannot publish to psf.events'),
@@ -38,20 +54,33 @@ export class EventPublisher {
   }
 
   publish(event: PsfEvent): void {
+    this.#batch.push(event);
+    if (this.#batch.length >= this.#maxBatch) this.flush();
+    else this.#timer ??= setTimeout(() => this.flush(), this.#flushMs);
+  }
+
+  /** Publishes the events waiting for their batch now. */
+  flush(): void {
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    const batch = this.#batch;
+    if (batch.length === 0) return;
+    this.#batch = [];
     const ch = this.#channel;
     if (!ch) {
-      this.dropped++;
+      this.dropped += batch.length;
       return;
     }
-    const { content, properties } = encodeEvent(event);
+    const { content, properties } = encodeEvents(batch);
     try {
       ch.publish('', EVENTS_STREAM, content, { ...properties, persistent: true });
     } catch {
-      this.dropped++;
+      this.dropped += batch.length;
     }
   }
 
   async close(): Promise<void> {
+    this.flush();
     this.#closed = true;
     await this.#channel?.close().catch(() => {});
   }
@@ -68,13 +97,13 @@ function startAt(since: number | 'first'): unknown {
   return since === 'first' ? 'first' : { '!': 'timestamp', value: Math.floor(since / 1000) };
 }
 
-/** Decodes a delivery; events that do not decode (another version, garbage) are skipped. */
-function eventOf(msg: ConsumeMessage, log: Logger): PsfEvent | undefined {
+/** Decodes a delivery; batches that do not decode (another version, garbage) are skipped. */
+function eventsOf(msg: ConsumeMessage, log: Logger): PsfEvent[] {
   try {
-    return decodeEvent(msg);
+    return decodeEvents(msg);
   } catch (err) {
-    log.debug({ event: 'bad-event', err: (err as Error).message }, 'skipped an event');
-    return undefined;
+    log.debug({ event: 'bad-event', err: (err as Error).message }, 'skipped a batch of events');
+    return [];
   }
 }
 
@@ -90,7 +119,7 @@ export async function readEvents(
   const log = options.logger ?? silentLogger;
   const nonce = randomBytes(9).toString('base64url');
   const writer = await model.createConfirmChannel();
-  const mark = encodeEvent({ v: 1, kind: 'mark', at: Date.now(), nonce });
+  const mark = encodeEvents([{ v: 1, kind: 'mark', at: Date.now(), nonce }]);
   writer.publish('', EVENTS_STREAM, mark.content, { ...mark.properties, persistent: true });
   await writer.waitForConfirms();
   await writer.close();
@@ -105,10 +134,10 @@ export async function readEvents(
           (msg) => {
             if (!msg) return reject(new Error('psf.events consumer cancelled'));
             ch.ack(msg);
-            const event = eventOf(msg, log);
-            if (event?.kind === 'mark') {
-              if (event.nonce === nonce) resolve();
-            } else if (event) options.onEvent(event);
+            for (const event of eventsOf(msg, log)) {
+              if (event.kind !== 'mark') options.onEvent(event);
+              else if (event.nonce === nonce) resolve();
+            }
           },
           { arguments: { 'x-stream-offset': startAt(options.since ?? 'first') } },
         )
@@ -156,8 +185,7 @@ export class EventFollower {
         if (!msg) return;
         ch.ack(msg);
         this.#next = Number(msg.properties.headers?.['x-stream-offset']) + 1;
-        const event = eventOf(msg, this.#log);
-        if (event && event.kind !== 'mark') this.#options.onEvent(event);
+        for (const event of eventsOf(msg, this.#log)) if (event.kind !== 'mark') this.#options.onEvent(event);
       },
       { arguments: { 'x-stream-offset': offset } },
     );

@@ -19,7 +19,7 @@ export type { BrokerConnectionEvents, BrokerConnectionOptions } from './connecti
 export { BrokerConnection } from './connection.js';
 export type { DeadLetter } from './dead-letters.js';
 export { DeadLetterWatcher, deadLetterOf } from './dead-letters.js';
-export type { ReadEventsOptions } from './event-log.js';
+export type { EventPublisherOptions, ReadEventsOptions } from './event-log.js';
 export { EventFollower, EventPublisher, readEvents } from './event-log.js';
 export type { RabbitLdapOptions } from './ldap-config.js';
 export { rabbitLdapConfig } from './ldap-config.js';

@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isPsfError } from './errors.js';
-import { decodeEvent, encodeEvent, type MailEvent } from './events.js';
+import { decodeEvents, encodeEvents, type MailEvent } from './events.js';
 
 const mail: MailEvent = {
   v: 1,
@@ -17,24 +16,22 @@ const mail: MailEvent = {
 };
 
 describe('events', () => {
-  it('round-trips a mail event', () => {
-    expect(decodeEvent(encodeEvent(mail))).toEqual(mail);
+  it('round-trips a batch of events', () => {
+    const dead = { v: 1, kind: 'dead', at: 1, owner: 'bob', reason: 'expired' } as const;
+    expect(decodeEvents(encodeEvents([mail, dead]))).toEqual([mail, dead]);
   });
 
   it('refuses other types, non-JSON and bad shapes with BAD_REQUEST', () => {
-    const enc = encodeEvent(mail);
+    const enc = encodeEvents([mail]);
     const bad = [
       { ...enc, properties: { ...enc.properties, type: 'psf.scan.v1' } },
       { ...enc, content: Buffer.from('{') },
-      { ...enc, content: Buffer.from(JSON.stringify({ ...mail, kind: 'other' })) },
-      { ...enc, content: Buffer.from(JSON.stringify({ ...mail, at: 'now' })) },
+      { ...enc, content: Buffer.from(JSON.stringify([{ ...mail, kind: 'other' }])) },
+      { ...enc, content: Buffer.from(JSON.stringify([{ ...mail, at: 'now' }])) },
     ];
     for (const msg of bad)
-      expect(() => decodeEvent(msg)).toThrow(expect.objectContaining({ code: 'BAD_REQUEST' }));
-    try {
-      decodeEvent(bad[1] ?? enc);
-    } catch (err) {
-      expect(isPsfError(err, 'BAD_REQUEST')).toBe(true);
-    }
+      expect(() => decodeEvents(msg)).toThrow(expect.objectContaining({ code: 'BAD_REQUEST' }));
+    // A single event, not in a batch, is refused too.
+    expect(() => decodeEvents({ ...enc, content: Buffer.from(JSON.stringify(mail)) })).toThrow(/bad event/);
   });
 });

@@ -60,15 +60,22 @@ export type DeadEvent = z.infer<typeof deadEventSchema>;
 export type MarkEvent = z.infer<typeof markEventSchema>;
 export type PsfEvent = z.infer<typeof eventSchema>;
 
-export function encodeEvent(event: PsfEvent) {
+/**
+ * A batch of events as one message: gateways publish what they settled in the last moment
+ * together, so the stream costs the broker one message per batch rather than per mail.
+ */
+export function encodeEvents(events: PsfEvent[]) {
+  const at = events[0]?.at ?? Date.now();
   return {
-    content: Buffer.from(JSON.stringify(event)),
-    properties: { contentType: 'application/json', type: EVENT_TYPE, timestamp: Math.floor(event.at / 1000) },
+    content: Buffer.from(JSON.stringify(events)),
+    properties: { contentType: 'application/json', type: EVENT_TYPE, timestamp: Math.floor(at / 1000) },
   };
 }
 
-/** Reads an event; throws PsfError `BAD_REQUEST` for anything else. */
-export function decodeEvent(msg: WireMessage): PsfEvent {
+const batchSchema = z.array(eventSchema);
+
+/** Reads a batch of events; throws PsfError `BAD_REQUEST` for anything else. */
+export function decodeEvents(msg: WireMessage): PsfEvent[] {
   if (msg.properties.type !== EVENT_TYPE)
     throw new PsfError('BAD_REQUEST', `not an event: type ${JSON.stringify(msg.properties.type)}`);
   let json: unknown;
@@ -77,7 +84,7 @@ export function decodeEvent(msg: WireMessage): PsfEvent {
   } catch {
     throw new PsfError('BAD_REQUEST', 'event is not JSON');
   }
-  const parsed = eventSchema.safeParse(json);
+  const parsed = batchSchema.safeParse(json);
   if (!parsed.success) throw new PsfError('BAD_REQUEST', `bad event: ${z.prettifyError(parsed.error)}`);
   return parsed.data;
 }

@@ -12,7 +12,7 @@
 export type { PsfErrorCode, PsfErrorOptions } from './errors.js';
 export { isPsfError, PsfError } from './errors.js';
 export type { DeadEvent, MailEvent, MarkEvent, PsfEvent } from './events.js';
-export { decodeEvent, encodeEvent, eventSchema } from './events.js';
+export { decodeEvents, encodeEvents, eventSchema } from './events.js';
 export {
   CLASSIFIER_ERROR_TYPE,
   DEAD_LETTER_EXCHANGE,

@@ -59,7 +59,7 @@ export const QuarantineHeader = {
   queueId: 'psf-queue-id',
 } as const;
 
-/** AMQP `type` of an event in psf.events (body: JSON, see events.ts). */
+/** AMQP `type` of a message in psf.events (body: a JSON array of events, see events.ts). */
 export const EVENT_TYPE = 'psf.event.v1';
 
 /** AMQP `type` of a quarantined mail (body: the raw mail). */
