@@ -56,6 +56,17 @@ describe('headerEnd and messageId', () => {
     expect(headerEnd(mail('A: 1\r\n'))).toBe(-1);
   });
 
+  it('ends the header block at a blank first line, and at LF CRLF (mixed line ends)', () => {
+    expect(headerEnd(mail('\r\nX-Spam-Flag: body\r\n\r\nmore'))).toBe(2);
+    expect(headerEnd(mail('\nbody'))).toBe(1);
+    expect(headerEnd(mail('A: 1\n\r\nX-Spam-Flag: body\r\n\r\n'))).toBe(7);
+    // The body's look-alike header lines stay where they are.
+    const raw = mail('\r\nX-Spam-Flag: body\r\nSubject: body\r\n');
+    expect(rewriteHeaders(raw, [['X-PSF-Status', 'x']], '[SPAM] ').toString('latin1')).toBe(
+      `X-PSF-Status: x\r\n${raw.toString('latin1')}`,
+    );
+  });
+
   it('reads the Message-ID from the header block only', () => {
     expect(messageId(mail('Subject: x\r\nMessage-ID: <abc@example.org>\r\n\r\n'))).toBe('<abc@example.org>');
     expect(messageId(mail('Subject: x\r\n\r\nMessage-ID: <body@x>\r\n'))).toBeUndefined();

@@ -3,7 +3,7 @@ import { Readable } from 'node:stream';
 import { type BrokerConnection, OwnerDirectory, Quarantine, type RpcClient } from '@psf/broker';
 import { isPsfError, PsfError, type QuarantinedMail, type ScanRequest, type Verdict } from '@psf/protocol';
 import type { GatewayOptions } from './gateway.js';
-import { rewriteHead } from './header-block.js';
+import { dropOwnedFields, headerEnd, rewriteHead } from './header-block.js';
 import type { MailBody } from './mail-body.js';
 import { addressIsOwner, groupByOwner, type OwnerMap } from './owners.js';
 import { dispose, disposeFailure, escalate, type PolicyOptions, policyFor, type Settled } from './policy.js';
@@ -20,15 +20,18 @@ function withHeaders(
   add: ReadonlyArray<readonly [string, string]>,
   subjectTag: string | undefined,
 ): Buffer | MessageSource {
-  const { header, consumed } = rewriteHead(body.head, !body.spooled, add, subjectTag);
+  const { header, consumed, dropping } = rewriteHead(body.head, !body.spooled, add, subjectTag);
   if (!body.spooled) return Buffer.concat([header, body.head.subarray(consumed)]);
+  // A header block longer than the head goes on in the spool: strip psf's fields there too.
+  const open = headerEnd(body.head) === -1;
   return {
     eightBit: body.eightBit || !isAscii(header),
     open: () =>
       Readable.from(
         (async function* () {
           yield header;
-          yield* body.stream(consumed);
+          const rest = body.stream(consumed);
+          yield* open ? dropOwnedFields(rest, dropping) : rest;
         })(),
       ),
   };
