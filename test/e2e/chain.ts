@@ -105,7 +105,7 @@ export const SPAM = (to: string, extra = '') =>
 
 export const HAM = (to: string, extra = '') =>
   `From: Bob <bob@example.net>\r\nTo: ${to}\r\nSubject: lunch tomorrow?\r\nMessage-ID: <ham-1@example.net>\r\n` +
-  `${extra}\r\nShall we meet at noon?\r\n`;
+  `Date: Mon, 2 Mar 2026 10:00:00 +0000\r\n${extra}\r\nShall we meet at noon?\r\n`;
 
 /** The value of a header in a raw mail (first occurrence), or undefined. */
 export function header(raw: Buffer, name: string): string | undefined {

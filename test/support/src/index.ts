@@ -20,7 +20,9 @@ export {
 } from './postfix.js';
 export { createVhost, type Vhost } from './rabbitmq.js';
 export { type RabbitNode, type StartRabbitNodeOptions, startRabbitNode } from './rabbitmq-node.js';
+export { type Rspamd, startRspamd } from './rspamd.js';
 export { type Sink, type SinkMail, type SinkOptions, type SinkReply, startSink } from './sink.js';
 export { type Slapd, startSlapd } from './slapd.js';
 export { openSmtp, type RawMail, type SmtpReply, SmtpSession } from './smtp-client.js';
+export { type Spamd, startSpamd } from './spamd.js';
 export { startTcpProxy, type TcpProxy } from './tcp-proxy.js';

@@ -1,0 +1,223 @@
+// Our Bayes classifier vs bogofilter on the SpamAssassin public corpus, same split for both.
+//   npx tsc -b && npx tsx bench/spam-corpus.ts [--tag-at 0.99] [--tune]
+// Default: train on the train part (70% of each folder), classify the test part (30%).
+// --tune: 4-fold cross-validation on the train part only (the test part is not read): a grid of
+// thresholds and scoring settings. See bench/spam-corpus-split.ts for the split.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  BayesModel,
+  BayesStore,
+  DEFAULT_SCORING,
+  DEFAULT_TAG_AT,
+  loadModel,
+  rawMail,
+  type ScoringOptions,
+  saveModel,
+  spamicity,
+  tokenize,
+} from '@psf/classifiers';
+import { fmt, machineCpuMs, median, option } from './lib.js';
+import { type CorpusMail, FOLDERS, FOLDS, loadCorpus } from './spam-corpus-split.js';
+
+const tune = process.argv.includes('--tune');
+const tagAt = Number(option('tag-at', String(DEFAULT_TAG_AT)));
+const TICK_MS = 1000 / Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim() || 100);
+
+/** CPU ms of this process's waited-for children (bogofilter runs), from /proc. */
+function childrenCpuMs(): number {
+  const stat = readFileSync('/proc/self/stat', 'utf8');
+  const f = stat
+    .slice(stat.lastIndexOf(')') + 2)
+    .split(' ')
+    .map(Number);
+  return ((f[13] ?? 0) + (f[14] ?? 0)) * TICK_MS;
+}
+const ownCpuMs = () => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+};
+
+interface Outcome {
+  mail: CorpusMail;
+  spam: boolean;
+  unsure?: boolean;
+}
+
+const pct = (a: number, b: number) => (b === 0 ? 'n/a' : `${fmt((100 * a) / b, 2)}%`);
+
+function report(name: string, outcomes: Outcome[]): void {
+  const count = (f: (o: Outcome) => boolean) => outcomes.filter(f).length;
+  const tp = count((o) => o.mail.label === 'spam' && o.spam);
+  const fn = count((o) => o.mail.label === 'spam' && !o.spam);
+  const fp = count((o) => o.mail.label === 'ham' && o.spam);
+  const tn = count((o) => o.mail.label === 'ham' && !o.spam);
+  console.log(`\n### ${name}\n`);
+  console.log('| actual \\ predicted | spam | ham |\n| --- | --- | --- |');
+  console.log(`| spam | ${tp} | ${fn} |\n| ham | ${fp} | ${tn} |\n`);
+  console.log('| class | precision | recall | false-positive rate |\n| --- | --- | --- | --- |');
+  console.log(`| spam | ${pct(tp, tp + fp)} | ${pct(tp, tp + fn)} | ${pct(fp, fp + tn)} |`);
+  console.log(`| ham | ${pct(tn, tn + fn)} | ${pct(tn, tn + fp)} | ${pct(fn, fn + tp)} |\n`);
+  const unsure = outcomes.some((o) => o.unsure !== undefined);
+  console.log(
+    `| folder | mails | classified spam | rate${unsure ? ' | unsure' : ''} |\n| --- | --- | --- | ---${unsure ? ' | ---' : ''} |`,
+  );
+  for (const folder of FOLDERS) {
+    const of = outcomes.filter((o) => o.mail.folder === folder);
+    const s = of.filter((o) => o.spam).length;
+    const u = of.filter((o) => o.unsure).length;
+    console.log(`| ${folder} | ${of.length} | ${s} | ${pct(s, of.length)}${unsure ? ` | ${u}` : ''} |`);
+  }
+}
+
+/** Each fold classified by a model trained on the other three; a grid of settings over the results. */
+async function crossValidate(train: CorpusMail[]): Promise<void> {
+  const tokens: string[][] = [];
+  for (const m of train) tokens.push(tokenize(await rawMail(m.raw).parsed()));
+  const variants: ScoringOptions[] = [];
+  for (const strength of [0.1, 0.45, 1])
+    for (const minDev of [0.1, 0.3]) variants.push({ ...DEFAULT_SCORING, strength, minDev });
+  const cuts = [0.9, 0.95, 0.98, 0.99, 0.999];
+  const ps = variants.map(() => new Array<number>(train.length).fill(0));
+  for (let k = 0; k < FOLDS; k++) {
+    const model = new BayesModel();
+    train.forEach((m, i) => {
+      if (m.fold !== k) model.learn(tokens[i] ?? [], m.label);
+    });
+    train.forEach((m, i) => {
+      if (m.fold !== k) return;
+      variants.forEach((v, j) => {
+        (ps[j] as number[])[i] = spamicity(tokens[i] ?? [], [model], v).spamicity;
+      });
+    });
+  }
+  console.log(`${FOLDS}-fold cross-validation on the train part (${train.length} mails)\n`);
+  console.log('| strength | minDev | tagAt | hard ham flagged | all ham flagged | spam caught |');
+  console.log('| --- | --- | --- | --- | --- | --- |');
+  variants.forEach((v, j) => {
+    for (const cut of cuts) {
+      const flagged = (f: (m: CorpusMail) => boolean) => {
+        const idx = train.map((m, i) => [m, i] as const).filter(([m]) => f(m));
+        const n = idx.filter(([, i]) => (ps[j]?.[i] ?? 0) >= cut).length;
+        return `${n}/${idx.length} (${pct(n, idx.length)})`;
+      };
+      console.log(
+        `| ${v.strength} | ${v.minDev} | ${cut} | ${flagged((m) => m.folder === 'hard-ham-1')} | ` +
+          `${flagged((m) => m.label === 'ham')} | ${flagged((m) => m.label === 'spam')} |`,
+      );
+    }
+  });
+}
+
+const corpus = loadCorpus();
+if (tune) {
+  await crossValidate(corpus.filter((m) => m.part === 'train'));
+  process.exit(0);
+}
+const trainSet = corpus.filter((m) => m.part === 'train');
+const evalSet = corpus.filter((m) => m.part === 'test');
+console.log(
+  `corpus ${corpus.length} mails; train ${trainSet.length}, test ${evalSet.length}; tagAt ${tagAt}`,
+);
+const work = mkdtempSync(join(tmpdir(), 'psf-spam-corpus-'));
+try {
+  // --- ours: train, save, load, classify ----------------------------------------------------------
+  let t0 = performance.now();
+  const model = new BayesModel();
+  for (const m of trainSet) model.learn(tokenize(await rawMail(m.raw).parsed()), m.label);
+  const trainMs = performance.now() - t0;
+  const file = join(work, 'global.psfbayes');
+  await saveModel(file, model);
+  const loads: number[] = [];
+  for (let i = 0; i < 7; i++) {
+    t0 = performance.now();
+    await loadModel(file);
+    loads.push(performance.now() - t0);
+  }
+  console.log(
+    `\nours: trained ${trainSet.length} mails in ${fmt(trainMs / 1000, 1)} s; ${model.size} tokens, ` +
+      `file ${fmt(statSync(file).size / 1e6, 2)} MB, load median ${fmt(median(loads), 1)} ms (7 loads)`,
+  );
+
+  const store = await BayesStore.open({ models: { file }, tagAt });
+  const scores: number[] = [];
+  const busy0 = machineCpuMs();
+  const cpu0 = ownCpuMs();
+  t0 = performance.now();
+  for (const m of evalSet) {
+    const parsed = await rawMail(m.raw).parsed();
+    scores.push((await store.score(parsed)).spamicity);
+  }
+  const wall = performance.now() - t0;
+  const cpu = ownCpuMs() - cpu0;
+  const others = machineCpuMs().busy - busy0.busy - cpu;
+  console.log(
+    `ours: classified ${evalSet.length} mails (parse + tokenize + score) in ${fmt(wall)} ms wall, ` +
+      `${fmt(cpu)} ms CPU: ${fmt(evalSet.length / (cpu / 1000))} mails/s per core ` +
+      `(machine busy with others: ${fmt(Math.max(0, others))} ms CPU)`,
+  );
+  const ours = evalSet.map((mail, i) => ({ mail, spam: (scores[i] ?? 0) >= tagAt }));
+  report(`psf Bayes (tagAt ${tagAt})`, ours);
+
+  // --- bogofilter: same train and evaluation mails, private database ------------------------------
+  const db = join(work, 'bogofilter');
+  mkdirSync(db);
+  const write = (dir: string, set: CorpusMail[]) => {
+    mkdirSync(join(work, dir));
+    return set.map((m, i) => {
+      const p = join(work, dir, `${i}.eml`);
+      writeFileSync(p, m.raw);
+      return p;
+    });
+  };
+  const trainFiles = write('train', trainSet);
+  const evalFiles = write('eval', evalSet);
+  const bogo = (args: string[], files: string[]) => {
+    const r = spawnSync('/usr/bin/bogofilter', ['-d', db, ...args, '-b'], {
+      input: `${files.join('\n')}\n`,
+      encoding: 'utf8',
+      maxBuffer: 64 * 1024 * 1024,
+    });
+    if (r.error) throw r.error;
+    return r.stdout;
+  };
+  let c0 = childrenCpuMs();
+  t0 = performance.now();
+  bogo(
+    ['-s'],
+    trainFiles.filter((_, i) => trainSet[i]?.label === 'spam'),
+  );
+  bogo(
+    ['-n'],
+    trainFiles.filter((_, i) => trainSet[i]?.label === 'ham'),
+  );
+  console.log(
+    `\nbogofilter: trained in ${fmt((performance.now() - t0) / 1000, 1)} s (${fmt(childrenCpuMs() - c0)} ms CPU)`,
+  );
+  c0 = childrenCpuMs();
+  t0 = performance.now();
+  const out = bogo(['-T'], evalFiles);
+  const bWall = performance.now() - t0;
+  const bCpu = childrenCpuMs() - c0;
+  console.log(
+    `bogofilter: classified ${evalSet.length} mails in ${fmt(bWall)} ms wall, ${fmt(bCpu)} ms CPU: ` +
+      `${fmt(evalSet.length / (bCpu / 1000))} mails/s per core`,
+  );
+  const verdicts = new Map<string, string>();
+  for (const line of out.trim().split('\n')) {
+    const [path, verdict] = line.split(' ');
+    if (path && verdict) verdicts.set(path, verdict);
+  }
+  const bogoOutcomes = (unsureIsSpam: boolean) =>
+    evalSet.map((mail, i) => {
+      const v = verdicts.get(evalFiles[i] ?? '');
+      if (v === undefined) throw new Error(`bogofilter said nothing about ${evalFiles[i]}`);
+      return { mail, spam: v === 'S' || (unsureIsSpam && v === 'U'), unsure: v === 'U' };
+    });
+  report('bogofilter (Unsure counted as ham: delivered untagged)', bogoOutcomes(false));
+  report('bogofilter (Unsure counted as spam)', bogoOutcomes(true));
+} finally {
+  rmSync(work, { recursive: true, force: true });
+}

@@ -1,0 +1,46 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { instanceScript } from './instance-script.js';
+import { startOnFreePort } from './start-on-free-port.js';
+
+const { run: script, running } = instanceScript('rspamd-instance.sh', 15000);
+// Compiled hyperscan databases, kept between instances: the first start takes ~10 s, later ones <1 s.
+const hsCache = join(tmpdir(), 'psf-rspamd-hs-cache');
+
+export interface Rspamd {
+  /** `http://127.0.0.1:PORT`: the normal worker (POST /checkv2). */
+  url: string;
+  port: number;
+  stop(): Promise<void>;
+  /** stop() and remove its dir. */
+  [Symbol.asyncDispose](): Promise<void>;
+}
+
+/**
+ * A private rspamd (scripts/rspamd-instance.sh) with the packaged rules, offline (no DNS, no
+ * Redis), its scanner on a free 127.0.0.1 port; dispose it to stop and remove.
+ */
+export async function startRspamd(): Promise<Rspamd> {
+  const dir = await mkdtemp(join(tmpdir(), 'psf-rspamd-'));
+  const port = await startOnFreePort(script, running, dir, [hsCache]);
+  let stopped: Promise<void> | undefined;
+  const stop = () => {
+    stopped ??= script(['stop', dir]).then(() => {
+      running.delete(dir);
+    });
+    return stopped;
+  };
+  return {
+    url: `http://127.0.0.1:${port}`,
+    port,
+    stop,
+    async [Symbol.asyncDispose]() {
+      try {
+        await stop();
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
+    },
+  };
+}

@@ -1,0 +1,46 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { instanceScript } from './instance-script.js';
+import { startOnFreePort } from './start-on-free-port.js';
+
+const { run: script, running } = instanceScript('spamd-instance.sh', 15000);
+
+export interface Spamd {
+  host: string;
+  port: number;
+  /** A spamc user whose preferences say required_score 1.0 (the others get the default 5.0). */
+  strictUser: string;
+  stop(): Promise<void>;
+  /** stop() and remove its dir. */
+  [Symbol.asyncDispose](): Promise<void>;
+}
+
+/**
+ * A private spamd (scripts/spamd-instance.sh) on a free 127.0.0.1 port with the packaged rules,
+ * local tests only; dispose it to stop and remove. Starts in ~3 s.
+ */
+export async function startSpamd(): Promise<Spamd> {
+  const dir = await mkdtemp(join(tmpdir(), 'psf-spamd-'));
+  const port = await startOnFreePort(script, running, dir, []);
+  let stopped: Promise<void> | undefined;
+  const stop = () => {
+    stopped ??= script(['stop', dir]).then(() => {
+      running.delete(dir);
+    });
+    return stopped;
+  };
+  return {
+    host: '127.0.0.1',
+    port,
+    strictUser: 'strict',
+    stop,
+    async [Symbol.asyncDispose]() {
+      try {
+        await stop();
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
+    },
+  };
+}
