@@ -169,6 +169,7 @@ try {
   await startNode('gateway', 'examples/gateway/dist/main.js', gatewayEnv, ['listening', 'broker-connect']);
 
   step('sending mail to Postfix');
+  const started = new Date().toISOString();
   const mails = [
     { to: ['bob@example.org'], subject: 'Lunch tomorrow?', text: 'Shall we meet at noon?' },
     {
@@ -198,6 +199,17 @@ try {
   console.log(
     `\n   Postfix logged the real client for ${log.length} reinjected mails (XFORWARD), e.g. ${log[0]}`,
   );
+  step('psf stats: what the gateway recorded in the psf.events stream during the demo');
+  // Events leave the gateway in batches every 100 ms.
+  await new Promise((r) => setTimeout(r, 500));
+  const stats = execFileSync(
+    process.execPath,
+    [join(root, 'packages/stats/dist/cli.js'), 'stats', '--since', started],
+    {
+      env: { ...process.env, PSF_AMQP_URL: amqpUrl },
+    },
+  );
+  console.log(stats.toString().replace(/^/gm, '   '));
   console.log(
     '\n   demo done: Postfix -> gateway -> RabbitMQ -> classifiers -> gateway -> Postfix -> next hop',
   );
