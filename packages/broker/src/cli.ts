@@ -3,20 +3,24 @@ import { randomBytes } from 'node:crypto';
 import { isPsfError, PsfError } from '@psf/protocol';
 import { Command } from 'commander';
 import { z } from 'zod';
+import { amqpUrlList, amqpUrls } from './amqp-urls.js';
 import { readConfig, redactConfig } from './config-file.js';
 import { BrokerConnection } from './connection.js';
 import { Management } from './management.js';
 import { addUser, install, listUsers, type ProvisioningReport, removeUser } from './provisioning.js';
 import { RpcClient } from './rpc-client.js';
+import type { TopologyOptions } from './topology.js';
 
 const configSchema = z
   .object({
-    /** The administrator's AMQP URL; its path is the psf vhost. */
-    amqpUrl: z.url({ protocol: /^amqps?$/ }).default('amqp://guest:guest@127.0.0.1:5672/psf'),
+    /** The administrator's AMQP URL (a cluster: its nodes', comma-separated); its path is the psf vhost. */
+    amqpUrl: amqpUrlList.default('amqp://guest:guest@127.0.0.1:5672/psf'),
     managementUrl: z.url({ protocol: /^https?$/ }).default('http://127.0.0.1:15672'),
     /** Default: the user and password of amqpUrl. */
     managementUser: z.string().min(1).optional(),
     managementPassword: z.string().optional(),
+    /** psf's queues: `quorum` on a cluster; as the gateways' `queueType`. */
+    queueType: z.enum(['classic', 'quorum']).default('classic'),
   })
   .strict();
 
@@ -25,6 +29,7 @@ const ENV: Record<string, keyof z.infer<typeof configSchema>> = {
   PSF_MANAGEMENT_URL: 'managementUrl',
   PSF_MANAGEMENT_USER: 'managementUser',
   PSF_MANAGEMENT_PASSWORD: 'managementPassword',
+  PSF_QUEUE_TYPE: 'queueType',
 };
 
 const program = new Command()
@@ -43,18 +48,24 @@ interface Context {
   management: Management;
   amqpUrl: string;
   vhost: string;
+  topology: TopologyOptions;
 }
 
 function loadContext(): Context {
   const config = readConfig(configSchema, program.opts<{ config?: string }>().config, process.env, ENV);
-  const url = new URL(config.amqpUrl);
+  const url = new URL(amqpUrls(config.amqpUrl)[0] as string);
   const management = new Management({
     url: config.managementUrl,
     username: config.managementUser ?? (decodeURIComponent(url.username) || 'guest'),
     password: config.managementPassword ?? (decodeURIComponent(url.password) || 'guest'),
   });
   // As amqplib reads it: an empty path is the default vhost.
-  return { management, amqpUrl: config.amqpUrl, vhost: decodeURIComponent(url.pathname.slice(1)) || '/' };
+  return {
+    management,
+    amqpUrl: config.amqpUrl,
+    vhost: decodeURIComponent(url.pathname.slice(1)) || '/',
+    topology: { queueType: config.queueType },
+  };
 }
 
 /** Runs a command; exits 0, 69 (broker or API unreachable) or 78 (configuration, refused input). */

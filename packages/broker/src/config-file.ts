@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { PsfError } from '@psf/protocol';
 import { z } from 'zod';
+import { redactUrl } from './amqp-urls.js';
 
 /** `host:port` as the psf CLIs take addresses. */
 export const hostPort = z
@@ -43,11 +44,8 @@ export function redactConfig(config: Record<string, unknown>): Record<string, un
     Object.entries(config).map(([key, value]) => {
       if (typeof value !== 'string') return [key, value];
       if (/password|secret/i.test(key)) return [key, '***'];
-      if (/^[a-z]+:\/\/[^/]*:[^/]*@/i.test(value)) {
-        const url = new URL(value);
-        url.password = '***';
-        return [key, url.toString()];
-      }
+      // One URL, or a comma-separated list of cluster nodes.
+      if (/^[a-z]+:\/\/[^/]*:[^/]*@/i.test(value)) return [key, value.split(',').map(redactUrl).join(',')];
       return [key, value];
     }),
   );

@@ -1,11 +1,16 @@
 import { EventEmitter } from 'node:events';
 import { PsfError } from '@psf/protocol';
 import amqp, { type ChannelModel, type Options, type RecoveringChannelModel } from 'amqplib';
+import { amqpUrls } from './amqp-urls.js';
 import { type Logger, silentLogger } from './logger.js';
 
 export interface BrokerConnectionOptions {
-  /** AMQP URL with credentials and vhost, e.g. `amqp://user:pass@127.0.0.1:5672/psf`. */
-  url: string;
+  /**
+   * AMQP URL with credentials and vhost, e.g. `amqp://user:pass@127.0.0.1:5672/psf`; for a cluster,
+   * one per node (an array, or separated by commas). The first is tried first; after a failed
+   * attempt or a lost connection, the next one.
+   */
+  url: string | readonly string[];
   /** Shown in RabbitMQ's connection list. */
   name?: string;
   logger?: Logger;
@@ -15,6 +20,8 @@ export interface BrokerConnectionOptions {
   maxReconnectDelayMs?: number;
   /** AMQP heartbeat in seconds. Default 10, so a dead broker is noticed within ~20 s. */
   heartbeat?: number;
+  /** A connection attempt that has not opened by then fails (and the next node is tried). Default 10 000. */
+  connectTimeoutMs?: number;
   /**
    * Read at every (re)connection instead of the URL's user and password: for credentials that
    * change, such as a token refreshed before it expires.
@@ -43,23 +50,35 @@ export class BrokerConnection extends EventEmitter<BrokerConnectionEvents> {
   /** The broker user this connection logs in as (what RabbitMQ checks `user_id` against). */
   readonly #username: () => string;
 
-  private constructor(recovering: RecoveringChannelModel, log: Logger, username: () => string) {
+  readonly #nodes: Nodes;
+
+  private constructor(recovering: RecoveringChannelModel, log: Logger, username: () => string, nodes: Nodes) {
     super();
     this.#username = username;
     this.#recovering = recovering;
     this.#log = log;
+    this.#nodes = nodes;
     recovering.on('connect', (model) => {
       this.#model = model;
-      log.info({ event: 'broker-connect' }, 'connected to RabbitMQ');
+      log.info({ event: 'broker-connect', node: nodes.current() }, 'connected to RabbitMQ');
       this.emit('connect', model);
     });
+    // A node that failed or went away is skipped: the next attempt goes to the next node.
     recovering.on('disconnect', (err) => {
       this.#model = undefined;
-      log.warn({ event: 'broker-disconnect', err: err.message }, 'lost RabbitMQ connection');
+      log.warn(
+        { event: 'broker-disconnect', node: nodes.current(), err: err.message },
+        'lost RabbitMQ connection',
+      );
+      nodes.next();
       this.emit('disconnect', err);
     });
     recovering.on('connect-failed', (err) => {
-      log.warn({ event: 'broker-connect-failed', err: err.message }, 'RabbitMQ connection attempt failed');
+      log.warn(
+        { event: 'broker-connect-failed', node: nodes.current(), err: err.message },
+        'RabbitMQ connection attempt failed',
+      );
+      nodes.next();
     });
     // Connection-level errors arrive again as 'disconnect'; without a listener they would throw.
     recovering.on('error', () => {});
@@ -70,8 +89,10 @@ export class BrokerConnection extends EventEmitter<BrokerConnectionEvents> {
    * every later one, is announced by 'connect'. Use `waitForConnect()` to wait for it.
    */
   static async open(options: BrokerConnectionOptions): Promise<BrokerConnection> {
-    const recovering = await amqp.connect(target(options), {
+    const nodes = new Nodes(amqpUrls(options.url).map((url) => target(url, options)));
+    const recovering = await amqp.connect(nodes.target, {
       noDelay: true, // without it an RPC round trip takes ~44 ms instead of ~0.4 ms (Nagle)
+      timeout: options.connectTimeoutMs ?? 10_000,
       clientProperties: { connection_name: options.name ?? 'psf' },
       recovery: {
         initialDelay: options.reconnectDelayMs ?? 100,
@@ -81,10 +102,14 @@ export class BrokerConnection extends EventEmitter<BrokerConnectionEvents> {
         ...(options.setup ? { setup: options.setup } : {}),
       },
     });
-    const fromUrl = decodeURIComponent(new URL(options.url).username) || 'guest'; // amqplib's default
     const credentials = options.credentials;
-    const username = credentials ? () => credentials().username : () => fromUrl;
-    return new BrokerConnection(recovering, options.logger ?? silentLogger, username);
+    const username = credentials ? () => credentials().username : () => nodes.username;
+    return new BrokerConnection(recovering, options.logger ?? silentLogger, username, nodes);
+  }
+
+  /** The node connected to now (or tried next), as `host:port`. */
+  get node(): string {
+    return this.#nodes.current();
   }
 
   /** The broker user name this connection logs in as. */
@@ -127,29 +152,72 @@ export class BrokerConnection extends EventEmitter<BrokerConnectionEvents> {
   }
 }
 
+type Target = Options.Connect & { protocol: string; hostname: string };
+
 /**
- * What amqplib connects to: the URL with the heartbeat (an explicit one in the URL wins), or, with
- * `credentials`, amqplib's object form, whose username and password it reads at every attempt.
+ * What amqplib connects to: amqplib's object form of the URL, with the heartbeat (an explicit one
+ * in the URL wins) and, with `credentials`, getters it reads at every attempt.
  */
-function target(options: BrokerConnectionOptions): string | Options.Connect {
-  const u = new URL(options.url);
-  const heartbeat = Number(u.searchParams.get('heartbeat') ?? options.heartbeat ?? 10);
-  if (!options.credentials) {
-    u.searchParams.set('heartbeat', String(heartbeat));
-    return u.toString();
-  }
-  const credentials = options.credentials;
-  return {
+function target(url: string, options: BrokerConnectionOptions): Target {
+  const u = new URL(url);
+  const query = (key: string) => (u.searchParams.has(key) ? Number(u.searchParams.get(key)) : undefined);
+  const base: Target = {
     protocol: u.protocol.replace(/:$/, ''),
-    hostname: u.hostname,
+    hostname: u.hostname.replace(/^\[|\]$/g, ''),
     ...(u.port ? { port: Number(u.port) } : {}),
-    vhost: decodeURIComponent(u.pathname.slice(1)) || '/',
-    heartbeat,
-    get username() {
-      return credentials().username;
-    },
-    get password() {
-      return credentials().password;
-    },
+    vhost: u.pathname.slice(1), // amqplib unescapes it; empty is the default vhost
+    heartbeat: query('heartbeat') ?? options.heartbeat ?? 10,
+    ...(query('frameMax') === undefined ? {} : { frameMax: query('frameMax') }),
+    ...(query('channelMax') === undefined ? {} : { channelMax: query('channelMax') }),
   };
+  const credentials = options.credentials;
+  if (credentials)
+    return Object.defineProperties(base, {
+      username: { get: () => credentials().username, enumerable: true },
+      password: { get: () => credentials().password, enumerable: true },
+    });
+  // As amqplib reads a URL: guest/guest only when both are missing.
+  if (u.username || u.password) {
+    base.username = decodeURIComponent(u.username);
+    base.password = decodeURIComponent(u.password);
+  }
+  return base;
+}
+
+/**
+ * The cluster's nodes, taken in turn. amqplib's recovery connects to one fixed target: `target`
+ * reads every field from the current node, so moving on is `next()`.
+ */
+class Nodes {
+  readonly #targets: Target[];
+  #i = 0;
+  readonly target: Options.Connect;
+
+  constructor(targets: Target[]) {
+    this.#targets = targets;
+    const field = (key: keyof Target) => ({ get: () => this.#at()[key], enumerable: true });
+    const keys = ['protocol', 'hostname', 'port', 'vhost', 'heartbeat', 'frameMax', 'channelMax'] as const;
+    this.target = Object.defineProperties(
+      {},
+      Object.fromEntries([...keys, 'username', 'password'].map((k) => [k, field(k as keyof Target)])),
+    );
+  }
+
+  #at(): Target {
+    return this.#targets[this.#i] as Target;
+  }
+
+  /** The URL's user (or amqplib's default), for `user_id`. */
+  get username(): string {
+    return this.#at().username || 'guest';
+  }
+
+  current(): string {
+    const t = this.#at();
+    return `${t.hostname}:${t.port ?? (t.protocol === 'amqps' ? 5671 : 5672)}`;
+  }
+
+  next(): void {
+    this.#i = (this.#i + 1) % this.#targets.length;
+  }
 }

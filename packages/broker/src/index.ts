@@ -14,6 +14,7 @@
  * ```
  */
 
+export { amqpUrlList, amqpUrls, redactUrl } from './amqp-urls.js';
 export { hostPort, readConfig, redactConfig } from './config-file.js';
 export type { BrokerConnectionEvents, BrokerConnectionOptions } from './connection.js';
 export { BrokerConnection } from './connection.js';
@@ -43,5 +44,11 @@ export type { QuarantineEntry, QuarantineOptions } from './quarantine.js';
 export { Quarantine } from './quarantine.js';
 export type { ReplyMode, RpcClientOptions } from './rpc-client.js';
 export { RpcClient } from './rpc-client.js';
-export type { TopologyOptions } from './topology.js';
-export { assertTopology, assertUserQueue, deleteUserQueue, topologySetup } from './topology.js';
+export type { QueueType, TopologyOptions } from './topology.js';
+export {
+  assertTopology,
+  assertUserQueue,
+  deleteUserQueue,
+  queueTypeArgs,
+  topologySetup,
+} from './topology.js';

@@ -1,5 +1,13 @@
-import { DEFAULT_EXCHANGE, isValidOwner, PsfError, USER_QUEUE_PREFIX, userQueue } from '@psf/protocol';
+import {
+  DEFAULT_EXCHANGE,
+  isPsfError,
+  isValidOwner,
+  PsfError,
+  USER_QUEUE_PREFIX,
+  userQueue,
+} from '@psf/protocol';
 import amqp, { type Channel, type ChannelModel } from 'amqplib';
+import { amqpUrls } from './amqp-urls.js';
 import type { Management, Permissions } from './management.js';
 import { assertTopology, assertUserQueue, type TopologyOptions } from './topology.js';
 
@@ -18,7 +26,7 @@ export interface ProvisioningReport {
 
 export interface InstallOptions {
   management: Management;
-  /** The administrator's AMQP URL; its vhost is replaced by `vhost`. */
+  /** The administrator's AMQP URL (or cluster nodes' URLs, comma-separated); its vhost is replaced by `vhost`. */
   amqpUrl: string;
   vhost: string;
   /** Must match what the gateways declare (`topologySetup`), or one of them is refused. */
@@ -138,7 +146,7 @@ function exactly(name: string): string {
 }
 
 function amqpUser(amqpUrl: string): string {
-  return decodeURIComponent(new URL(amqpUrl).username) || 'guest'; // amqplib's default
+  return decodeURIComponent(new URL(amqpUrls(amqpUrl)[0] as string).username) || 'guest'; // amqplib's default
 }
 
 interface Step {
@@ -219,7 +227,20 @@ async function channel(model: ChannelModel): Promise<Channel> {
   return ch;
 }
 
+/** The first cluster node that answers. */
 async function connect(amqpUrl: string, vhost: string): Promise<ChannelModel> {
+  const urls = amqpUrls(amqpUrl);
+  for (const [i, url] of urls.entries()) {
+    try {
+      return await connectOne(url, vhost);
+    } catch (err) {
+      if (isPsfError(err, 'CONFIG') || i === urls.length - 1) throw err;
+    }
+  }
+  throw new PsfError('CONFIG', 'no AMQP URL'); // amqpUrls() returns at least one
+}
+
+async function connectOne(amqpUrl: string, vhost: string): Promise<ChannelModel> {
   const url = new URL(amqpUrl);
   url.pathname = `/${encodeURIComponent(vhost)}`;
   const where = `${url.protocol}//${url.host}${url.pathname}`; // without the password

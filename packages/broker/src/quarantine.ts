@@ -9,11 +9,14 @@ import {
 import type { Channel, GetMessage } from 'amqplib';
 import libmime from 'libmime';
 import type { BrokerConnection } from './connection.js';
+import { type QueueType, queueTypeArgs } from './topology.js';
 
 export interface QuarantineOptions {
   connection: BrokerConnection;
   /** How long a quarantined mail is kept (per-message expiration). Default 30 days. */
   retentionMs?: number;
+  /** As the gateways' topology (`TopologyOptions.queueType`): RabbitMQ refuses another type. Default classic. */
+  queueType?: QueueType;
 }
 
 /** What a listing shows of a quarantined mail: everything but its bytes, and its subject. */
@@ -47,11 +50,13 @@ export function subjectOf(raw: Buffer): string | undefined {
 export class Quarantine {
   readonly #conn: BrokerConnection;
   readonly #retentionMs: number;
+  readonly #queueArgs: { durable: true; arguments: Record<string, string> };
   readonly #declared = new Set<string>();
 
   constructor(options: QuarantineOptions) {
     this.#conn = options.connection;
     this.#retentionMs = options.retentionMs ?? 30 * 24 * 3600_000;
+    this.#queueArgs = { durable: true, arguments: queueTypeArgs(options.queueType) };
   }
 
   #model() {
@@ -68,7 +73,7 @@ export class Quarantine {
     try {
       const queue = quarantineQueue(mail.owner);
       if (!this.#declared.has(queue)) {
-        await ch.assertQueue(queue, { durable: true });
+        await ch.assertQueue(queue, this.#queueArgs);
         this.#declared.add(queue);
       }
       const { content, properties } = encodeQuarantined(mail);
@@ -133,7 +138,7 @@ export class Quarantine {
     ch.on('error', () => {});
     try {
       const queue = quarantineQueue(owner);
-      await ch.assertQueue(queue, { durable: true });
+      await ch.assertQueue(queue, this.#queueArgs);
       const messages: Array<{ mail: QuarantinedMail; message: GetMessage }> = [];
       // Bounded by the queue's length when we started: later arrivals are left for the next look.
       let left = (await ch.checkQueue(queue)).messageCount;

@@ -181,6 +181,22 @@ describe('RpcClient over RabbitMQ', () => {
     await rpc.close();
   });
 
+  it('after a nack, sends on a new channel and still gets the replies to calls sent on the old one', async () => {
+    const queue = await assertUserQueue(ch, 'one@example.org', { maxQueueLength: 1 });
+    const rpc = new RpcClient({ connection: conn });
+    await rpc.waitReady(5000);
+    const first = rpc.call('one@example.org', request('m-one-1', 5000)); // fills the queue
+    await new Promise((r) => setTimeout(r, 100)); // confirmed by then
+    expect(await errorCode(rpc.call('one@example.org', request('m-one-2')))).toBe('PUBLISH_REFUSED');
+    const r = await responder(queue, (req) => encodeVerdict({ v: 1, action: 'accept' }, req.id));
+    expect(await first).toEqual({ v: 1, action: 'accept' });
+    await rpc.waitReady(5000);
+    expect(await rpc.call('one@example.org', request('m-one-3'))).toEqual({ v: 1, action: 'accept' });
+    expect(r.seen.map((q) => q.id)).toEqual(['m-one-1', 'm-one-3']);
+    await rpc.close();
+    await r.close();
+  });
+
   it('rejects with PUBLISH_REFUSED when even psf.default is missing (returned as unroutable)', async () => {
     await ch.deleteQueue(DEFAULT_QUEUE);
     const rpc = new RpcClient({ connection: conn });

@@ -30,7 +30,12 @@ interface Pending {
   resolve: (v: Verdict) => void;
   reject: (e: PsfError) => void;
   timer: NodeJS.Timeout;
+  /** Where the request went, and so where its reply comes back. */
+  ch: ConfirmChannel;
 }
+
+/** At most one channel renewal per this many ms: a full queue nacks too, and must not churn channels. */
+const RENEW_INTERVAL_MS = 1000;
 
 /**
  * Asks classifiers over RabbitMQ: one publish (confirmed, mandatory, expiring at the deadline)
@@ -47,6 +52,9 @@ export class RpcClient {
   #replyTo = DIRECT_REPLY_TO;
   #drained: Promise<void> | undefined;
   #opening: Promise<void> | undefined;
+  /** Channels replaced after a nack, closed once their calls are settled. */
+  readonly #retiring = new Set<ConfirmChannel>();
+  #renewedAt = 0;
   #closed = false;
   readonly #onConnect = (model: ChannelModel) => {
     this.#opening = this.#open(model).catch((err: Error) => {
@@ -105,10 +113,14 @@ export class RpcClient {
   }
 
   #onChannelClose(ch: Channel, model: ChannelModel) {
+    this.#rejectAll(
+      new PsfError('BROKER_UNAVAILABLE', 'RabbitMQ channel closed with the request in flight'),
+      ch,
+    );
+    if (this.#retiring.delete(ch as ConfirmChannel)) return;
     if (this.#channel !== ch && this.#channel !== undefined) return;
     this.#channel = undefined;
     this.#drained = undefined;
-    this.#rejectAll(new PsfError('BROKER_UNAVAILABLE', 'RabbitMQ channel closed with the request in flight'));
     // A channel error (not a lost connection) leaves the connection up: reopen on it.
     if (!this.#closed && this.#conn.model === model) {
       setTimeout(() => {
@@ -149,15 +161,42 @@ export class RpcClient {
     if (p) {
       clearTimeout(p.timer);
       this.#pending.delete(id);
+      if (this.#retiring.has(p.ch) && !this.#usedBy(p.ch)) void p.ch.close().catch(() => {});
     }
     return p;
   }
 
-  #rejectAll(err: PsfError) {
+  #usedBy(ch: ConfirmChannel): boolean {
+    for (const p of this.#pending.values()) if (p.ch === ch) return true;
+    return false;
+  }
+
+  /** Rejects the calls waiting on `ch`, or on any channel. */
+  #rejectAll(err: PsfError, ch?: Channel) {
     for (const [id, p] of this.#pending) {
+      if (ch && p.ch !== ch) continue;
       this.#settle(id);
       p.reject(err);
     }
+  }
+
+  /**
+   * After a nack, new calls go to a new channel: a channel that first published to a quorum queue
+   * while it elected a leader (a node just died) can be nacked for good (seen on RabbitMQ 3.10);
+   * a new one works once there is a leader. The old channel stays open for the replies to the
+   * calls sent on it.
+   */
+  #renew(ch: ConfirmChannel) {
+    const model = this.#conn.model;
+    if (this.#closed || this.#channel !== ch || !model) return;
+    if (Date.now() - this.#renewedAt < RENEW_INTERVAL_MS) return;
+    this.#renewedAt = Date.now();
+    this.#log.warn({ event: 'rpc-channel-renewed' }, 'request nacked: new RPC channel');
+    this.#channel = undefined;
+    this.#drained = undefined;
+    this.#retiring.add(ch);
+    if (!this.#usedBy(ch)) void ch.close().catch(() => {});
+    this.#onConnect(model);
   }
 
   /**
@@ -181,7 +220,7 @@ export class RpcClient {
           reject(new PsfError('TIMEOUT', `no verdict from ${owner}'s classifier within ${ttl} ms`));
         }
       }, ttl);
-      this.#pending.set(request.id, { resolve, reject, timer });
+      this.#pending.set(request.id, { resolve, reject, timer, ch });
       let ok: boolean;
       try {
         ok = ch.publish(
@@ -201,6 +240,7 @@ export class RpcClient {
           (err) => {
             if (err && this.#settle(request.id)) {
               reject(new PsfError('PUBLISH_REFUSED', 'RabbitMQ did not confirm the request', { cause: err }));
+              this.#renew(ch);
             }
           },
         );
@@ -228,6 +268,6 @@ export class RpcClient {
     this.#rejectAll(new PsfError('SHUTTING_DOWN', 'RPC client closed'));
     const ch = this.#channel;
     this.#channel = undefined;
-    await ch?.close().catch(() => {});
+    await Promise.all([ch, ...this.#retiring].map((c) => c?.close().catch(() => {})));
   }
 }

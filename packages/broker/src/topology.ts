@@ -11,14 +11,26 @@ import {
 } from '@psf/protocol';
 import type { Channel, ChannelModel } from 'amqplib';
 
+/**
+ * `classic`: one node holds a queue (the default, and what a single broker wants). `quorum`:
+ * replicated over a cluster's nodes (Raft), so a queue survives a node's loss; a full queue then
+ * refuses requests without dead-lettering them (quorum queues have no `reject-publish-dlx`).
+ */
+export type QueueType = 'classic' | 'quorum';
+
 export interface TopologyOptions {
+  /** The type of psf.default, psf.user.*, psf.dead (and, in Quarantine, psf.quarantine.*). Default classic. */
+  queueType?: QueueType;
   /**
    * Longest a request may wait in a classifier queue (the queue's `x-message-ttl`). Per-message
    * expiration only fires at a queue's head, so this bounds how long a stale request can block
    * fresh ones when gateways use different deadlines. Default 60 000.
    */
   requestTtlMs?: number;
-  /** Requests a classifier queue holds before refusing more (`reject-publish-dlx`). Default 10 000. */
+  /**
+   * Requests a classifier queue holds before refusing more (classic: `reject-publish-dlx`, which
+   * also dead-letters them; quorum: `reject-publish`). Default 10 000.
+   */
   maxQueueLength?: number;
   /** Requests kept in psf.dead for the stats consumer. Default 100 000. */
   maxDeadLetters?: number;
@@ -28,12 +40,21 @@ export interface TopologyOptions {
   eventsMaxBytes?: number;
 }
 
+/** `x-queue-type` for a quorum queue; a classic one is declared without it, as before. */
+export function queueTypeArgs(queueType: QueueType = 'classic'): Record<string, string> {
+  return queueType === 'quorum' ? { 'x-queue-type': 'quorum' } : {};
+}
+
 function classifierQueueArgs(options: TopologyOptions) {
+  const quorum = options.queueType === 'quorum';
   return {
+    ...queueTypeArgs(options.queueType),
     'x-dead-letter-exchange': DEAD_LETTER_EXCHANGE,
+    // Quorum queues expire messages (queue and per-message TTL) from RabbitMQ 3.10 on.
     'x-message-ttl': options.requestTtlMs ?? 60_000,
     'x-max-length': options.maxQueueLength ?? 10_000,
-    'x-overflow': 'reject-publish-dlx',
+    // Both nack the publish (the gateway answers 451); only classic queues also dead-letter it.
+    'x-overflow': quorum ? 'reject-publish' : 'reject-publish-dlx',
   };
 }
 
@@ -48,13 +69,15 @@ export async function assertTopology(ch: Channel, options: TopologyOptions = {})
   await ch.assertExchange(DEAD_LETTER_EXCHANGE, 'fanout', { durable: true });
   await ch.assertQueue(DEAD_QUEUE, {
     durable: true,
-    arguments: { 'x-max-length': options.maxDeadLetters ?? 100_000 },
+    arguments: { ...queueTypeArgs(options.queueType), 'x-max-length': options.maxDeadLetters ?? 100_000 },
   });
   await ch.bindQueue(DEAD_QUEUE, DEAD_LETTER_EXCHANGE, '');
   await ch.assertExchange(UNROUTED_EXCHANGE, 'fanout', { durable: true });
   await ch.assertQueue(DEFAULT_QUEUE, { durable: true, arguments: classifierQueueArgs(options) });
   await ch.bindQueue(DEFAULT_QUEUE, UNROUTED_EXCHANGE, '');
   await ch.assertExchange(SCAN_EXCHANGE, 'direct', { durable: true, alternateExchange: UNROUTED_EXCHANGE });
+  // On a cluster RabbitMQ replicates a stream to every node by default. No x-initial-cluster-size:
+  // RabbitMQ compares it on redeclaration, so setting it would refuse the stream declared before.
   await ch.assertQueue(EVENTS_STREAM, {
     durable: true,
     arguments: {

@@ -1,4 +1,4 @@
-import { readConfig } from '@psf/broker';
+import { amqpUrlList, readConfig } from '@psf/broker';
 import { DEFAULT_QUEUE, PsfError } from '@psf/protocol';
 import { z } from 'zod';
 import { type BuiltClassifier, KINDS, type KindDefinition } from './kinds.js';
@@ -12,7 +12,8 @@ export function configSchema(kinds: Record<string, KindDefinition> = KINDS) {
   return z
     .object({
       kind: z.string().refine((k) => names.includes(k), { message: `expected one of ${names.join(', ')}` }),
-      amqpUrl: z.string().url().default('amqp://guest:guest@127.0.0.1:5672/psf'),
+      /** One URL, or a cluster's nodes' URLs separated by commas (tried in turn). */
+      amqpUrl: amqpUrlList.default('amqp://guest:guest@127.0.0.1:5672/psf'),
       queue: z.string().min(1).default(DEFAULT_QUEUE),
       concurrency: z.coerce.number().int().min(1).max(1000).default(16),
       /** Broker users whose requests are answered (the gateways'); comma-separated in the environment. */

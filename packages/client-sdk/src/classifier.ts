@@ -14,8 +14,11 @@ import { type Mail, toMail } from './mail.js';
 export type Handler = (mail: Mail) => Verdict | Promise<Verdict>;
 
 export interface ClassifierOptions {
-  /** AMQP URL with the owner's credentials and vhost. */
-  url: string;
+  /**
+   * AMQP URL with the owner's credentials and vhost; for a cluster, its nodes' URLs (an array, or
+   * separated by commas): the classifier moves to the next one when its node fails.
+   */
+  url: string | readonly string[];
   /** Credentials read at every (re)connection, overriding the URL's (a token that is refreshed). */
   credentials?: () => { username: string; password: string };
   /** The queue to consume: `userQueue(owner)` from @psf/protocol, or psf.default for the central one. */

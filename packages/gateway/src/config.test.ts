@@ -22,6 +22,15 @@ describe('loadConfig', () => {
     expect(c.onTimeout).toBe('accept');
   });
 
+  it('takes a cluster as comma-separated node URLs, and quorum queues', () => {
+    const urls = 'amqp://gw:pw@mq1:5672/psf,amqp://gw:pw@mq2:5672/psf';
+    const o = gatewayOptions(loadConfig(undefined, { PSF_AMQP_URL: urls, PSF_QUEUE_TYPE: 'quorum' }));
+    expect(o).toMatchObject({ amqpUrl: urls, queueType: 'quorum' });
+    expect(loadConfig(undefined, {}).queueType).toBe('classic');
+    expect(() => loadConfig(undefined, { PSF_AMQP_URL: 'amqp://mq1,http://mq2' })).toThrow(/amqpUrl/);
+    expect(() => loadConfig(undefined, { PSF_QUEUE_TYPE: 'stream' })).toThrow(/queueType/);
+  });
+
   it('reads per-owner policies from the file', () => {
     const policy = {
       default: { tagAbove: 5, subjectTag: '[SPAM] ' },

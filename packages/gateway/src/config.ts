@@ -1,4 +1,4 @@
-import { hostPort, readConfig } from '@psf/broker';
+import { amqpUrlList, hostPort, readConfig } from '@psf/broker';
 import { z } from 'zod';
 import type { GatewayOptions } from './gateway.js';
 import { DEFAULT_MAX_SCAN_BYTES } from './mail-filter.js';
@@ -8,7 +8,9 @@ import { policyMapSchema } from './policy.js';
 /** The gateway's configuration file (JSON); every key but `policy` can also come from the environment. */
 export const configSchema = z
   .object({
-    amqpUrl: z.string().url().default('amqp://guest:guest@127.0.0.1:5672/psf'),
+    /** One URL, or a cluster's nodes' URLs separated by commas (tried in turn). */
+    amqpUrl: amqpUrlList.default('amqp://guest:guest@127.0.0.1:5672/psf'),
+    queueType: z.enum(['classic', 'quorum']).default('classic'),
     listen: hostPort.default({ host: '127.0.0.1', port: 10025 }),
     mode: z.enum(['after-queue-smtp', 'after-queue-lmtp', 'before-queue']).default('after-queue-smtp'),
     reinject: hostPort.default({ host: '127.0.0.1', port: 10026 }),
@@ -40,6 +42,7 @@ export type GatewayConfig = z.infer<typeof configSchema>;
 /** Environment variables and the keys they override. */
 export const ENV: Record<string, keyof GatewayConfig> = {
   PSF_AMQP_URL: 'amqpUrl',
+  PSF_QUEUE_TYPE: 'queueType',
   PSF_LISTEN: 'listen',
   PSF_MODE: 'mode',
   PSF_REINJECT: 'reinject',
@@ -69,6 +72,7 @@ export function loadConfig(file: string | undefined, env: NodeJS.ProcessEnv): Ga
 export function gatewayOptions(config: GatewayConfig): GatewayOptions {
   return {
     amqpUrl: config.amqpUrl,
+    queueType: config.queueType,
     listen: config.listen,
     mode: config.mode,
     reinject: { ...config.reinject, poolSize: config.reinjectPoolSize },

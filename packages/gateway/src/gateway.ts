@@ -6,6 +6,7 @@ import {
   DeadLetterWatcher,
   EventPublisher,
   type Logger,
+  type QueueType,
   type ReplyMode,
   RpcClient,
   silentLogger,
@@ -31,8 +32,17 @@ export type Reloadable = Pick<
 >;
 
 export interface GatewayOptions {
-  /** AMQP URL (credentials, vhost) of the broker the classifiers listen on. */
+  /**
+   * AMQP URL (credentials, vhost) of the broker the classifiers listen on; for a cluster, its
+   * nodes' URLs separated by commas: tried in turn, the next one when a node fails.
+   */
   amqpUrl: string;
+  /**
+   * psf's queues (and quarantines): `quorum` on a cluster, replicated so they outlive a node; a
+   * full queue then refuses requests (451) without dead-lettering them. Every gateway and
+   * `psf-broker install` must agree. Default classic.
+   */
+  queueType?: QueueType;
   /** Where Postfix's content_filter connects. Default 127.0.0.1:10025 (port 0: any free port). */
   listen?: { host?: string; port?: number };
   /** Postfix's reinjection smtpd. Default 127.0.0.1:10026. */
@@ -148,6 +158,7 @@ export class Gateway {
   /** Per session, aborted when the client disconnects (before-queue: Postfix gave up on us). */
   readonly #sessions = new Map<string, AbortController>();
   #closing = false;
+  readonly #queueType: QueueType;
 
   private constructor(options: GatewayOptions, connection: BrokerConnection) {
     const log = options.logger ?? silentLogger;
@@ -156,6 +167,7 @@ export class Gateway {
     this.#spool = options.spool ?? {};
     this.#lmtp = mode === 'after-queue-lmtp';
     this.#connection = connection;
+    this.#queueType = options.queueType ?? 'classic';
     this.#rpc = new RpcClient({
       connection,
       logger: log,
@@ -216,7 +228,7 @@ export class Gateway {
       url: options.amqpUrl,
       name: 'psf-gateway',
       ...(options.logger ? { logger: options.logger } : {}),
-      setup: topologySetup(),
+      setup: topologySetup({ queueType: options.queueType ?? 'classic' }),
     });
     const gateway = new Gateway(options, connection);
     gateway.metrics.brokerConnected.set(connection.connected ? 1 : 0);
@@ -257,8 +269,12 @@ export class Gateway {
   }
 
   #pipeline(options: Reloadable): MailFilter {
+    // Quarantine queues take the topology's type (mail-filter passes these on to Quarantine).
+    const quarantine =
+      options.quarantine === false ? false : { ...options.quarantine, queueType: this.#queueType };
     return createMailFilter(this.#connection, this.#rpc, this.#reinjector, {
       ...options,
+      quarantine,
       refuse: this.#mode === 'before-queue' || options.afterQueueReject === 'bounce',
     });
   }

@@ -16,6 +16,7 @@ export interface PipeOptions
   extends Pick<
     GatewayOptions,
     | 'amqpUrl'
+    | 'queueType'
     | 'reinject'
     | 'timeoutMs'
     | 'onTimeout'
@@ -76,7 +77,7 @@ export async function runPipe(options: PipeOptions): Promise<number> {
       url: options.amqpUrl,
       name: 'psf-pipe',
       ...(options.logger ? { logger: options.logger } : {}),
-      setup: topologySetup(),
+      setup: topologySetup({ queueType: options.queueType ?? 'classic' }),
     });
     rpc = new RpcClient({
       connection,
@@ -89,7 +90,10 @@ export async function runPipe(options: PipeOptions): Promise<number> {
     const waitMs = Math.min(timeoutMs, 5000);
     await connection.waitForConnect(waitMs);
     await rpc.waitReady(waitMs);
-    const filter = createMailFilter(connection, rpc, reinjector, options);
+    const queueType = options.queueType ?? 'classic';
+    // Quarantine queues take the topology's type (mail-filter passes it on to Quarantine).
+    const quarantine = options.quarantine === false ? false : { ...options.quarantine, queueType };
+    const filter = createMailFilter(connection, rpc, reinjector, { ...options, quarantine });
     // The real client is not known here: Postfix passes only the envelope to a pipe command.
     await filter.process({ id, mailFrom: options.mailFrom, rcpt: options.rcpt, body, xforward: {} });
     return 0;

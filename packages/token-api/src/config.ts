@@ -1,4 +1,4 @@
-import { hostPort, readConfig } from '@psf/broker';
+import { amqpUrlList, hostPort, readConfig } from '@psf/broker';
 import { z } from 'zod';
 
 /** psf-token-api's configuration (JSON file; PSF_* environment variables override). */
@@ -23,7 +23,9 @@ export const configSchema = z
      * The quarantine on the self-service pages: the AMQP URL the token API reads the gateways'
      * quarantine queues with, and where released mail is reinjected (as psf-gateway's keys).
      */
-    amqpUrl: z.string().url().optional(),
+    amqpUrl: amqpUrlList.optional(),
+    /** As the gateways' `queueType`: the quarantine queues are declared with it. */
+    queueType: z.enum(['classic', 'quorum']).default('classic'),
     reinject: hostPort.default({ host: '127.0.0.1', port: 10026 }),
     /** Browsers reach the API over HTTPS (directly or through a proxy): the session cookie is Secure. */
     secureCookie: z
@@ -59,6 +61,7 @@ export const ENV: Record<string, keyof TokenApiConfig> = {
   PSF_MANAGEMENT_URL: 'managementUrl',
   PSF_ADMIN_AMQP_URL: 'adminAmqpUrl',
   PSF_AMQP_URL: 'amqpUrl',
+  PSF_QUEUE_TYPE: 'queueType',
   PSF_REINJECT: 'reinject',
   PSF_SECURE_COOKIE: 'secureCookie',
   PSF_PUBLIC_ORIGIN: 'publicOrigin',

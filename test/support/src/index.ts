@@ -19,8 +19,14 @@ export {
   startPostfix,
 } from './postfix.js';
 export { createVhost, type Vhost } from './rabbitmq.js';
+export {
+  type ClusterNode,
+  type RabbitCluster,
+  type StartRabbitClusterOptions,
+  startRabbitCluster,
+} from './rabbitmq-cluster.js';
 export { type RabbitNode, type StartRabbitNodeOptions, startRabbitNode } from './rabbitmq-node.js';
-export { type Rspamd, startRspamd } from './rspamd.js';
+export { type Rspamd, type StartRspamdOptions, startRspamd } from './rspamd.js';
 export { type Sink, type SinkMail, type SinkOptions, type SinkReply, startSink } from './sink.js';
 export { type Slapd, startSlapd } from './slapd.js';
 export { openSmtp, type RawMail, type SmtpReply, SmtpSession } from './smtp-client.js';
