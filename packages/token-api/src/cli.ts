@@ -67,7 +67,10 @@ const broker = config.amqpUrl
 const reinjector = broker ? new Reinjector({ ...config.reinject, poolSize: 2, logger }) : undefined;
 const quarantine =
   broker && reinjector
-    ? new BrokerQuarantineAccess({ quarantine: new Quarantine({ connection: broker, queueType: config.queueType }), reinjector })
+    ? new BrokerQuarantineAccess({
+        quarantine: new Quarantine({ connection: broker, queueType: config.queueType }),
+        reinjector,
+      })
     : undefined;
 const activity = broker ? new ActivityFeed({ connection: broker, logger }) : undefined;
 const app = createTokenApi({
