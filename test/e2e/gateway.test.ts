@@ -350,6 +350,33 @@ describe('gateway without Postfix', () => {
     expect(stats.map((m) => m.name)).toContain('psf_mail_seconds');
   });
 
+  it('counts why mails were not settled: reinjection refused, no route to any classifier', async () => {
+    await using chain = await startChain({
+      noDefault: true,
+      owners: { 'carol@example.org': () => ({ v: 1, action: 'accept' }) },
+      sink: { reply: () => ({ code: 451, message: '4.3.0 try later' }) },
+      gateway: { timeoutMs: 500, onTimeout: 'tempfail' },
+    });
+    await using smtp = await openSmtp(chain.gateway.address.port);
+    const refused = await smtp.send({
+      from: 'b@example.net',
+      to: ['carol@example.org'],
+      raw: HAM('carol@example.org'),
+    });
+    expect(refused.code).toBe(451);
+    // Nobody consumes psf.default: the request times out, the policy says tempfail.
+    const timedOut = await smtp.send({
+      from: 'b@example.net',
+      to: ['erin@example.org'],
+      raw: HAM('erin@example.org'),
+    });
+    expect(timedOut.code).toBe(451);
+    const text = await chain.gateway.metrics.registry.metrics();
+    expect(text).toMatch(/^psf_mail_failures_total\{reason="reinject_tempfail"\} 1$/m);
+    expect(text).toMatch(/^psf_mail_failures_total\{reason="timeout"\} 1$/m);
+    expect(text).toMatch(/^psf_mails_total\{outcome="tempfail"\} 2$/m);
+  });
+
   it('reload() applies a new policy to the mails that follow', async () => {
     await using chain = await startChain({
       owners: { 'carol@example.org': () => ({ v: 1, action: 'accept', score: 4 }) },

@@ -376,6 +376,7 @@ export class Gateway {
       const reply = failureReply(err, id);
       const rejected = isPsfError(err, 'POLICY_REJECT');
       this.#record(rejected ? 'rejected' : 'tempfail', body.size, started);
+      this.metrics.failures.inc({ reason: isPsfError(err) ? err.code.toLowerCase() : 'internal' });
       this.#log[rejected ? 'info' : 'warn'](
         {
           ...line,

@@ -21,6 +21,12 @@ export class GatewayMetrics {
     labelNames: ['owner', 'status'] as const,
     registers: [this.registry],
   });
+  readonly failures = new Counter({
+    name: 'psf_mail_failures_total',
+    help: 'Mails not settled (451) or refused (550), by why: broker_unavailable, publish_refused (unroutable), timeout, bad_verdict, classifier_failed, reinject_tempfail, reinject_rejected, policy_reject, ...',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
   readonly deadLetters = new Counter({
     name: 'psf_dead_letters_total',
     help: 'Requests that died unanswered, by owner and reason (expired: classifier offline; maxlen: queue full; rejected)',
