@@ -20,7 +20,8 @@ async function pipe(sink: SinkOptions, options: Partial<PipeOptions> = {}) {
   const code = await runPipe({
     amqpUrl: vhost.url,
     reinject: { port: s.port },
-    timeoutMs: 200,
+    // Also how long the pipe waits for its broker connection: generous for a loaded machine.
+    timeoutMs: 1000,
     input: Readable.from([Buffer.from(MAIL)]),
     mailFrom: 'a@example.net',
     rcpt: ['b@example.org'],
