@@ -98,6 +98,24 @@ export function postfixCpuMs(dir: string): number {
   return total;
 }
 
+/**
+ * CPU ms used so far by a process and its descendants: each one's own time, plus what its reaped
+ * children left in cutime (amavisd's, spamd's and rspamd's prefork children come and go).
+ */
+export function treeCpuMs(root: number): number {
+  const procs = new Map<number, ReturnType<typeof procTimes>>();
+  for (const e of readdirSync('/proc')) if (/^\d+$/.test(e)) procs.set(Number(e), procTimes(e));
+  let total = 0;
+  const todo = [root];
+  for (let pid = todo.pop(); pid !== undefined; pid = todo.pop()) {
+    const p = procs.get(pid);
+    if (!p) continue;
+    total += p.self + p.children;
+    for (const [child, c] of procs) if (c.ppid === pid) todo.push(child);
+  }
+  return total;
+}
+
 /** Busy and total CPU ms of the whole machine (all cores), from /proc/stat. */
 export function machineCpuMs(): { busy: number; total: number } {
   const f = (readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? '').split(/\s+/).slice(1, 9).map(Number);
@@ -110,6 +128,16 @@ export function machineCpuMs(): { busy: number; total: number } {
 export function rabbitPid(): number {
   const out = execFileSync('ss', ['-ltnpH', 'sport = :5672'], { encoding: 'utf8' });
   return Number(/pid=(\d+)/.exec(out)?.[1] ?? 0);
+}
+
+/**
+ * The main process of a daemon listening on `port`: of the processes sharing the listening socket
+ * (a prefork master and its children), the one whose parent is not among them.
+ */
+export function listenerPid(port: number): number {
+  const out = execFileSync('ss', ['-ltnpH', `sport = :${port}`], { encoding: 'utf8' });
+  const pids = new Set([...out.matchAll(/pid=(\d+)/g)].map((m) => Number(m[1])));
+  return [...pids].find((pid) => !pids.has(procTimes(pid).ppid)) ?? 0;
 }
 
 /** Counters sampled at the start and end of a run; `delta()` is what the run cost. */

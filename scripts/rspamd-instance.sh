@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # A private rspamd in DIR for tests and benchmarks, deterministic and offline.
-#   start DIR PORT [CACHE]   one normal (scanner) worker on 127.0.0.1:PORT, /checkv2 answers there;
-#                            CACHE: a dir where instances keep compiled hyperscan databases
+#   start DIR PORT [CACHE [MILTER_PORT]]
+#                    one normal (scanner) worker on 127.0.0.1:PORT, /checkv2 answers there;
+#                    CACHE: a dir where instances keep compiled hyperscan databases ('' for none);
+#                    MILTER_PORT: also a proxy worker in milter mode there (Postfix's smtpd_milters),
+#                    scanning itself (self_scan) with one process per core
 #   stop DIR         the caller removes DIR
-# Debian's packaged rules and scores ($CONFDIR) with our own local.d in DIR/local.d: no controller,
-# proxy or fuzzy worker, no Redis (so no Bayes, greylisting, ratelimit or reputation), and every
-# module that asks DNS or fetches maps over the network is off. The resolver points at a closed
-# local port as well, so whatever is left fails at once instead of reaching out.
+# Debian's packaged rules and scores ($CONFDIR) with our own local.d in DIR/local.d: no controller
+# or fuzzy worker (a proxy only with MILTER_PORT), no Redis (so no Bayes, greylisting, ratelimit or
+# reputation), and every module that asks DNS or fetches maps over the network is off. The resolver
+# points at a closed local port as well, so whatever is left fails at once instead of reaching out.
 # Needs the rspamd package (scripts/services.sh); the packaged daemon stays stopped.
 set -euo pipefail
 export PATH=/usr/sbin:/usr/bin:/sbin:/bin:$PATH
@@ -36,8 +39,10 @@ stop) stop_instance; exit ;;
 start) ;;
 *) die "unknown command: $cmd" ;;
 esac
-[ $# -ge 3 ] && [ $# -le 4 ] && [[ $3 =~ ^[0-9]+$ ]] || die "usage: $0 start DIR PORT [CACHE]"
+[ $# -ge 3 ] && [ $# -le 5 ] && [[ $3 =~ ^[0-9]+$ ]] && [[ ${5:-0} =~ ^[0-9]+$ ]] ||
+  die "usage: $0 start DIR PORT [CACHE [MILTER_PORT]]"
 port=$3
+milter_port=${5:-}
 command -v rspamd > /dev/null || die "rspamd missing: run scripts/services.sh"
 
 mkdir -p "$dir"
@@ -71,6 +76,22 @@ worker "normal" {
   .include "\$CONFDIR/worker-normal.inc"
 }
 CONF
+if [ -n "$milter_port" ]; then
+  cat >> "$dir/rspamd.conf" <<CONF
+worker "rspamd_proxy" {
+  bind_socket = "127.0.0.1:$milter_port";
+  milter = yes;
+  timeout = 120s;
+  count = $(nproc);
+  upstream "local" { default = yes; self_scan = yes; }
+  discard_on_reject = false;
+  quarantine_on_reject = false;
+  spam_header = "X-Spam";
+}
+CONF
+  # The verdict on every mail, as amavisd and psf write theirs: X-Spam-Status: No, score=...
+  printf 'use = ["x-spam-status"];\nskip_local = false;\n' > "$dir/local.d/milter_headers.conf"
+fi
 
 # Modules that use DNS, Redis or maps fetched over the network (multimap: the freemail lists).
 for m in arc asn bimi dcc dkim dkim_signing dmarc emails external_relay external_services \

@@ -13,8 +13,8 @@ die() { echo "services: ERROR: $*" >&2; exit 1; }
 installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
 missing=()
 # bogofilter, spamassassin and rspamd: the classifier comparison and bridges (private daemons);
-# chromium: the self-service page's browser test.
-for p in postfix rabbitmq-server slapd ldap-utils bogofilter spamassassin rspamd chromium; do installed "$p" || missing+=("$p"); done
+# amavisd-new: the peers benchmark (a private amavisd); chromium: the self-service page's browser test.
+for p in postfix rabbitmq-server slapd ldap-utils bogofilter spamassassin rspamd amavisd-new chromium; do installed "$p" || missing+=("$p"); done
 # systemd-analyze checks the example units (nothing is started with it).
 command -v systemd-analyze >/dev/null || missing+=(systemd)
 if [ ${#missing[@]} -gt 0 ]; then

@@ -2,6 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { instanceScript } from './instance-script.js';
+import { freePort } from './net.js';
 import { startOnFreePort } from './start-on-free-port.js';
 
 const { run: script, running } = instanceScript('rspamd-instance.sh', 15000);
@@ -12,18 +13,29 @@ export interface Rspamd {
   /** `http://127.0.0.1:PORT`: the normal worker (POST /checkv2). */
   url: string;
   port: number;
+  /** The proxy worker in milter mode (Postfix's `smtpd_milters = inet:127.0.0.1:PORT`), if asked for. */
+  milterPort: number | undefined;
   stop(): Promise<void>;
   /** stop() and remove its dir. */
   [Symbol.asyncDispose](): Promise<void>;
+}
+
+export interface StartRspamdOptions {
+  /** Also run a milter (the proxy worker in milter mode, scanning itself) on a free port. */
+  milter?: boolean;
 }
 
 /**
  * A private rspamd (scripts/rspamd-instance.sh) with the packaged rules, offline (no DNS, no
  * Redis), its scanner on a free 127.0.0.1 port; dispose it to stop and remove.
  */
-export async function startRspamd(): Promise<Rspamd> {
+export async function startRspamd(opts: StartRspamdOptions = {}): Promise<Rspamd> {
   const dir = await mkdtemp(join(tmpdir(), 'psf-rspamd-'));
-  const port = await startOnFreePort(script, running, dir, [hsCache]);
+  const milterPort = opts.milter ? await freePort() : undefined;
+  const port = await startOnFreePort(script, running, dir, [
+    hsCache,
+    ...(milterPort ? [`${milterPort}`] : []),
+  ]);
   let stopped: Promise<void> | undefined;
   const stop = () => {
     stopped ??= script(['stop', dir]).then(() => {
@@ -34,6 +46,7 @@ export async function startRspamd(): Promise<Rspamd> {
   return {
     url: `http://127.0.0.1:${port}`,
     port,
+    milterPort,
     stop,
     async [Symbol.asyncDispose]() {
       try {
