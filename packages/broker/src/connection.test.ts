@@ -57,3 +57,23 @@ describe('BrokerConnection with several nodes', () => {
     await expect(BrokerConnection.open({ url: 'amqp://127.0.0.1,' })).rejects.toThrow(/separated by commas/);
   });
 });
+
+describe('BrokerConnection setup', () => {
+  it('retries when setup hangs instead of waiting for it forever', async () => {
+    await using vhost = await createVhost();
+    let calls = 0;
+    const conn = await BrokerConnection.open({
+      url: vhost.url,
+      reconnectDelayMs: 20,
+      setupTimeoutMs: 300,
+      // A declaration a booting node never answers, on the first attempt only.
+      setup: () => (++calls === 1 ? new Promise<void>(() => {}) : Promise.resolve()),
+    });
+    try {
+      await conn.waitForConnect(10_000);
+      expect(calls).toBe(2);
+    } finally {
+      await conn.close();
+    }
+  });
+});

@@ -23,6 +23,12 @@ export interface BrokerConnectionOptions {
   /** A connection attempt that has not opened by then fails (and the next node is tried). Default 10 000. */
   connectTimeoutMs?: number;
   /**
+   * `setup` that has not finished by then fails the attempt, which is then retried. Without a
+   * bound, one declaration a booting node never answers would stop recovery for good (amqplib
+   * schedules the next attempt only when the current one ends). Default 15 000.
+   */
+  setupTimeoutMs?: number;
+  /**
    * Read at every (re)connection instead of the URL's user and password: for credentials that
    * change, such as a token refreshed before it expires.
    */
@@ -99,7 +105,7 @@ export class BrokerConnection extends EventEmitter<BrokerConnectionEvents> {
         maxDelay: options.maxReconnectDelayMs ?? 5000,
         maxRetries: Number.POSITIVE_INFINITY,
         waitForConnect: false,
-        ...(options.setup ? { setup: options.setup } : {}),
+        ...(options.setup ? { setup: bounded(options.setup, options.setupTimeoutMs ?? 15_000) } : {}),
       },
     });
     const credentials = options.credentials;
@@ -220,4 +226,22 @@ class Nodes {
   next(): void {
     this.#i = (this.#i + 1) % this.#targets.length;
   }
+}
+
+/** `setup`, failing after `ms`: the attempt is then closed and retried like a failed connect. */
+function bounded(setup: (model: ChannelModel) => Promise<void>, ms: number) {
+  return async (model: ChannelModel): Promise<void> => {
+    let timer: NodeJS.Timeout | undefined;
+    const expired = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new PsfError('BROKER_UNAVAILABLE', `broker setup not done within ${ms} ms`)),
+        ms,
+      );
+    });
+    try {
+      await Promise.race([setup(model), expired]);
+    } finally {
+      clearTimeout(timer);
+    }
+  };
 }
