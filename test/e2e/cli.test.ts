@@ -163,6 +163,7 @@ describe('--print-config shows the effective configuration with secrets hidden',
     expect(JSON.parse(stdout)).toEqual({
       amqpUrl: 'amqp://admin:***@127.0.0.1:5672/psf',
       managementUrl: 'http://127.0.0.1:15672',
+      queueType: 'classic',
     });
   });
 });
