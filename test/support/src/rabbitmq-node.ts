@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { instanceScript } from './instance-script.js';
@@ -30,6 +30,10 @@ export interface RabbitNode {
   url: string;
   /** rabbitmqctl against this node (its own cookie); resolves with stdout. */
   ctl(args: string[]): Promise<string>;
+  /** kill -9 the node (a crash: no clean shutdown); resolves once it is gone. */
+  kill(): Promise<void>;
+  /** Boots the node again with the same name, ports and dir (its queues and users kept). */
+  restart(): Promise<void>;
   stop(): Promise<void>;
   /** stop() and remove dir. */
   [Symbol.asyncDispose](): Promise<void>;
@@ -57,6 +61,7 @@ export async function startRabbitNode(opts: StartRabbitNodeOptions = {}): Promis
   const dir = await mkdtemp(join(tmpdir(), 'psf-rabbit-'));
   const name = `psftest-${randomBytes(6).toString('hex')}@localhost`;
   let ports: number[] = [];
+  let startArgs: string[] = [];
   try {
     if (opts.extraConf !== undefined) await writeFile(join(dir, 'extra.conf'), `${opts.extraConf}\n`);
     if (opts.advancedConfig !== undefined) await writeFile(join(dir, 'advanced.config'), opts.advancedConfig);
@@ -66,6 +71,7 @@ export async function startRabbitNode(opts: StartRabbitNodeOptions = {}): Promis
       ports = await freePorts(3);
       const mgmt = opts.management ? `${ports[2]}` : '0';
       const args = ['start', name, `${ports[0]}`, `${ports[1]}`, mgmt, dir, ...(opts.plugins ?? [])];
+      startArgs = args;
       try {
         running.add(dir);
         await script(args, 90_000);
@@ -96,6 +102,22 @@ export async function startRabbitNode(opts: StartRabbitNodeOptions = {}): Promis
     managementPort: opts.management ? ports[2] : undefined,
     url: `amqp://guest:guest@127.0.0.1:${amqpPort}`,
     ctl: (args) => script(['ctl', name, dir, ...args], 60_000),
+    async kill() {
+      const pid = Number((await readFile(join(dir, 'node.pid'), 'utf8')).trim());
+      process.kill(pid, 'SIGKILL');
+      // Gone, or a zombie its reaper has not collected yet (its ports and files are free).
+      const gone = () =>
+        readFile(`/proc/${pid}/stat`, 'utf8').then(
+          (s) => / Z /.test(s),
+          () => true,
+        );
+      for (let i = 0; i < 100; i++) {
+        if (await gone()) return;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      throw new Error(`rabbitmq node ${name} (pid ${pid}) still there 5 s after kill -9`);
+    },
+    restart: () => script(startArgs, 90_000).then(() => {}),
     stop,
     async [Symbol.asyncDispose]() {
       try {
