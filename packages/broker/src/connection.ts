@@ -228,15 +228,19 @@ class Nodes {
   }
 }
 
-/** `setup`, failing after `ms`: the attempt is then closed and retried like a failed connect. */
+/**
+ * `setup`, failing after `ms`: the attempt is then retried like a failed connect. Its socket is
+ * destroyed first: a broker that does not answer a declaration would not answer amqplib's
+ * close either, and recovery waits for that close before it schedules the next attempt.
+ */
 function bounded(setup: (model: ChannelModel) => Promise<void>, ms: number) {
   return async (model: ChannelModel): Promise<void> => {
     let timer: NodeJS.Timeout | undefined;
     const expired = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () => reject(new PsfError('BROKER_UNAVAILABLE', `broker setup not done within ${ms} ms`)),
-        ms,
-      );
+      timer = setTimeout(() => {
+        (model as unknown as { connection?: { stream?: { destroy(): void } } }).connection?.stream?.destroy();
+        reject(new PsfError('BROKER_UNAVAILABLE', `broker setup not done within ${ms} ms`));
+      }, ms);
     });
     try {
       await Promise.race([setup(model), expired]);
