@@ -59,6 +59,28 @@ describe('BrokerConnection with several nodes', () => {
 });
 
 describe('BrokerConnection setup', () => {
+  it('retries when the connection dies during setup (a node going down as it boots)', async () => {
+    await using vhost = await createVhost();
+    let calls = 0;
+    const conn = await BrokerConnection.open({
+      url: vhost.url,
+      reconnectDelayMs: 20,
+      setup: async (model) => {
+        if (++calls > 1) return;
+        const socket = (model as unknown as { connection: { stream: { destroy(e: Error): void } } })
+          .connection.stream;
+        socket.destroy(new Error('node went down'));
+        await (await model.createChannel()).assertQueue('psf.test.never', { durable: false });
+      },
+    });
+    try {
+      await conn.waitForConnect(10_000);
+      expect(calls).toBe(2);
+    } finally {
+      await conn.close();
+    }
+  });
+
   it('retries when setup hangs instead of waiting for it forever', async () => {
     await using vhost = await createVhost();
     let calls = 0;

@@ -229,17 +229,25 @@ class Nodes {
 }
 
 /**
- * `setup`, failing after `ms`: the attempt is then retried like a failed connect. Its socket is
- * destroyed first: a broker that does not answer a declaration would not answer amqplib's
- * close either, and recovery waits for that close before it schedules the next attempt.
+ * `setup`, made safe for recovery: a connection error during it fails it, and so does `ms`
+ * passing, after which the socket is destroyed (a broker that does not answer a declaration would
+ * not answer amqplib's close either, and recovery waits for that close before the next attempt).
  */
 function bounded(setup: (model: ChannelModel) => Promise<void>, ms: number) {
   return async (model: ChannelModel): Promise<void> => {
+    // amqplib listens to the model only once setup is done; until then a socket error (a node
+    // dying during setup) is re-emitted with no listener and thrown before amqplib closes the
+    // connection, so setup's channel calls would wait forever. A listener lets it close them.
+    model.on('error', () => {});
     let timer: NodeJS.Timeout | undefined;
     const expired = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
-        (model as unknown as { connection?: { stream?: { destroy(): void } } }).connection?.stream?.destroy();
-        reject(new PsfError('BROKER_UNAVAILABLE', `broker setup not done within ${ms} ms`));
+        const err = new PsfError('BROKER_UNAVAILABLE', `broker setup not done within ${ms} ms`);
+        // With an error: amqplib learns of a socket's end from 'error' or 'end', not 'close'.
+        const conn = (model as unknown as { connection?: { stream?: { destroy(e: Error): void } } })
+          .connection;
+        conn?.stream?.destroy(err);
+        reject(err);
       }, ms);
     });
     try {
