@@ -2,9 +2,8 @@ import { chmod, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { instanceScript } from './instance-script.js';
-import { freePort } from './net.js';
 
-const { run: script, running } = instanceScript('postfix-instance.sh', 10000);
+const { run: script, start, stopper } = instanceScript('postfix-instance.sh', 10000);
 
 export type PostfixMode = 'plain' | 'after-queue-smtp' | 'after-queue-lmtp' | 'before-queue' | 'pipe';
 const usesFilter = (mode: PostfixMode) => mode !== 'plain' && mode !== 'pipe';
@@ -55,50 +54,26 @@ export interface PostfixInstance {
   [Symbol.asyncDispose](): Promise<void>;
 }
 
-async function freePorts(n: number): Promise<number[]> {
-  const ports = new Set<number>();
-  while (ports.size < n) ports.add(await freePort());
-  return [...ports];
-}
-
 /** Starts a private Postfix (scripts/postfix-instance.sh) in a fresh temp dir; dispose it to stop and remove. */
 export async function startPostfix(opts: StartPostfixOptions): Promise<PostfixInstance> {
   const dir = await mkdtemp(join(tmpdir(), 'psf-postfix-'));
   await chmod(dir, 0o755); // mkdtemp makes 700, but the postfix user must reach the queue inside
   const { mode, sinkPort } = opts;
-  let ports: number[] = [];
-  try {
-    // freePort() can race another worker's bind: retry on EADDRINUSE with new ports.
-    for (let attempt = 1; ; attempt++) {
-      ports = await freePorts(3);
+  const ports = await start(
+    dir,
+    (ports) => {
       if (opts.filterPort !== undefined) ports[2] = opts.filterPort;
       const args = ['start', dir, '--mode', mode, '--public', `${ports[0]}`, '--sink', `${sinkPort}`];
       args.push('--reinject', `${ports[1]}`, ...(usesFilter(mode) ? ['--filter', `${ports[2]}`] : []));
       for (const line of opts.mainCf ?? []) args.push('--main-cf', line);
       if (opts.pipeCommand) args.push('--pipe-command', resolve(dir, opts.pipeCommand));
-      try {
-        running.add(dir);
-        await script(args);
-        break;
-      } catch (err) {
-        if (attempt >= 3 || !/Address already in use/.test(String(err))) throw err;
-      }
-    }
-  } catch (err) {
-    await script(['stop', dir]).catch(() => {});
-    running.delete(dir);
-    await rm(dir, { recursive: true, force: true });
-    throw err;
-  }
+      return args;
+    },
+    { ports: 3, timeoutMs: 30_000 },
+  );
 
   const maillog = () => readFile(join(dir, 'maillog'), 'utf8').catch(() => '');
-  let stopped: Promise<void> | undefined;
-  const stop = () => {
-    stopped ??= script(['stop', dir]).then(() => {
-      running.delete(dir);
-    });
-    return stopped;
-  };
+  const stop = stopper(dir);
   return {
     dir,
     mode,

@@ -1,8 +1,7 @@
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { instanceScript } from './instance-script.js';
-import { freePort } from './net.js';
+import { freePorts, instanceScript } from './instance-script.js';
 
 const { run: script, running } = instanceScript('rabbitmq-cluster.sh', 60000);
 
@@ -38,18 +37,6 @@ export interface RabbitCluster {
   stop(): Promise<void>;
   /** stop() and remove dir. */
   [Symbol.asyncDispose](): Promise<void>;
-}
-
-// rabbitmqctl takes one of 35672-35682 for the node's reply: nodes must not listen there.
-const cliPort = (p: number) => p >= 35672 && p <= 35682;
-
-async function freePorts(n: number): Promise<number[]> {
-  const ports = new Set<number>();
-  while (ports.size < n) {
-    const p = await freePort();
-    if (!cliPort(p)) ports.add(p);
-  }
-  return [...ports];
 }
 
 /**

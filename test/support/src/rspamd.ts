@@ -3,9 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { instanceScript } from './instance-script.js';
 import { freePort } from './net.js';
-import { startOnFreePort } from './start-on-free-port.js';
 
-const { run: script, running } = instanceScript('rspamd-instance.sh', 15000);
+const { start, stopper } = instanceScript('rspamd-instance.sh', 15000);
 // Compiled hyperscan databases, kept between instances: the first start takes ~10 s, later ones <1 s.
 const hsCache = join(tmpdir(), 'psf-rspamd-hs-cache');
 
@@ -32,17 +31,14 @@ export interface StartRspamdOptions {
 export async function startRspamd(opts: StartRspamdOptions = {}): Promise<Rspamd> {
   const dir = await mkdtemp(join(tmpdir(), 'psf-rspamd-'));
   const milterPort = opts.milter ? await freePort() : undefined;
-  const port = await startOnFreePort(script, running, dir, [
+  const [port = 0] = await start(dir, ([p]) => [
+    'start',
+    dir,
+    `${p}`,
     hsCache,
     ...(milterPort ? [`${milterPort}`] : []),
   ]);
-  let stopped: Promise<void> | undefined;
-  const stop = () => {
-    stopped ??= script(['stop', dir]).then(() => {
-      running.delete(dir);
-    });
-    return stopped;
-  };
+  const stop = stopper(dir);
   return {
     url: `http://127.0.0.1:${port}`,
     port,

@@ -2,9 +2,8 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { instanceScript } from './instance-script.js';
-import { freePort } from './net.js';
 
-const { run: script, running } = instanceScript('slapd-instance.sh', 15000);
+const { start, stopper } = instanceScript('slapd-instance.sh', 15000);
 
 export interface Slapd {
   /** `ldap://127.0.0.1:PORT` (plain LDAP, loopback only). */
@@ -31,33 +30,9 @@ export interface Slapd {
 export async function startSlapd(): Promise<Slapd> {
   // slapd runs as us (root), so the dir can stay 700: it holds the admin password.
   const dir = await mkdtemp(join(tmpdir(), 'psf-slapd-'));
-  let port = 0;
-  try {
-    // freePort() can race another worker's bind: retry on "Address already in use" with a new port.
-    for (let attempt = 1; ; attempt++) {
-      port = await freePort();
-      try {
-        running.add(dir);
-        await script(['start', dir, `${port}`]);
-        break;
-      } catch (err) {
-        if (attempt >= 3 || !/Address already in use/.test(String(err))) throw err;
-      }
-    }
-  } catch (err) {
-    await script(['stop', dir]).catch(() => {});
-    running.delete(dir);
-    await rm(dir, { recursive: true, force: true });
-    throw err;
-  }
+  const [port = 0] = await start(dir, ([p]) => ['start', dir, `${p}`]);
   const adminPassword = await readFile(join(dir, 'rootpw'), 'utf8');
-  let stopped: Promise<void> | undefined;
-  const stop = () => {
-    stopped ??= script(['stop', dir]).then(() => {
-      running.delete(dir);
-    });
-    return stopped;
-  };
+  const stop = stopper(dir);
   return {
     url: `ldap://127.0.0.1:${port}`,
     baseDn: 'dc=example,dc=test',

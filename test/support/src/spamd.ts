@@ -2,9 +2,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { instanceScript } from './instance-script.js';
-import { startOnFreePort } from './start-on-free-port.js';
 
-const { run: script, running } = instanceScript('spamd-instance.sh', 15000);
+const { start, stopper } = instanceScript('spamd-instance.sh', 15000);
 
 export interface Spamd {
   host: string;
@@ -22,14 +21,8 @@ export interface Spamd {
  */
 export async function startSpamd(): Promise<Spamd> {
   const dir = await mkdtemp(join(tmpdir(), 'psf-spamd-'));
-  const port = await startOnFreePort(script, running, dir, []);
-  let stopped: Promise<void> | undefined;
-  const stop = () => {
-    stopped ??= script(['stop', dir]).then(() => {
-      running.delete(dir);
-    });
-    return stopped;
-  };
+  const [port = 0] = await start(dir, ([p]) => ['start', dir, `${p}`]);
+  const stop = stopper(dir);
   return {
     host: '127.0.0.1',
     port,
