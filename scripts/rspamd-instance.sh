@@ -19,20 +19,9 @@ die() { echo "rspamd-instance: $*" >&2; exit 2; }
 cmd=$1
 dir=$(realpath -m -- "$2")
 
-# A zombie still answers kill -0; nobody may reap the main process for a while once our shell is gone.
-alive() { [ -n "$(ps -o stat= -p "$1" 2>/dev/null | grep -v '^Z')" ]; }
-
-stop_instance() {
-  local pid
-  pid=$(cat "$dir/rspamd.pid" 2>/dev/null) || return 0
-  # The pid file can outlive rspamd: never signal whatever reuses its pid.
-  [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = rspamd ] || return 0
-  kill -TERM "$pid" 2>/dev/null || return 0
-  for _ in $(seq 100); do alive "$pid" || { rm -f "$dir/rspamd.pid"; return 0; }; sleep 0.1; done
-  echo "rspamd-instance: rspamd $pid ignored SIGTERM for 10 s; killing it" >&2
-  kill -KILL "$pid"
-  rm -f "$dir/rspamd.pid"
-}
+# shellcheck source=pid-daemon.sh
+. "$(dirname "$0")/pid-daemon.sh"
+stop_instance() { stop_pidfile "$dir/rspamd.pid" rspamd; }
 
 case $cmd in
 stop) stop_instance; exit ;;

@@ -19,19 +19,9 @@ dir=$(realpath -m -- "$2") # slapd.conf wants absolute paths
 suffix=dc=example,dc=test
 rootdn=cn=admin,$suffix
 
-# A zombie still answers kill -0; here nobody may reap slapd for a while once our shell is gone.
-alive() { [ -n "$(ps -o stat= -p "$1" 2>/dev/null | grep -v '^Z')" ]; }
-
-stop_instance() {
-  local pid
-  pid=$(cat "$dir/slapd.pid" 2>/dev/null) || return 0
-  # The pid file outlives slapd: never signal whatever reuses its pid.
-  [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = slapd ] || return 0
-  kill -TERM "$pid" 2>/dev/null || return 0
-  for _ in $(seq 100); do alive "$pid" || return 0; sleep 0.1; done
-  echo "slapd-instance: slapd $pid ignored SIGTERM for 10 s; killing it" >&2
-  kill -KILL "$pid"
-}
+# shellcheck source=pid-daemon.sh
+. "$(dirname "$0")/pid-daemon.sh"
+stop_instance() { stop_pidfile "$dir/slapd.pid" slapd; }
 
 case $cmd in
 stop) stop_instance; exit ;;

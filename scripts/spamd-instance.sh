@@ -15,19 +15,9 @@ die() { echo "spamd-instance: $*" >&2; exit 2; }
 cmd=$1
 dir=$(realpath -m -- "$2")
 
-# A zombie still answers kill -0; nobody may reap spamd for a while once our shell is gone.
-alive() { [ -n "$(ps -o stat= -p "$1" 2>/dev/null | grep -v '^Z')" ]; }
-
-stop_instance() {
-  local pid
-  pid=$(cat "$dir/spamd.pid" 2>/dev/null) || return 0
-  # The pid file can outlive spamd: never signal whatever reuses its pid.
-  [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = spamd ] || return 0
-  kill -TERM "$pid" 2>/dev/null || return 0
-  for _ in $(seq 100); do alive "$pid" || return 0; sleep 0.1; done
-  echo "spamd-instance: spamd $pid ignored SIGTERM for 10 s; killing it" >&2
-  kill -KILL "$pid"
-}
+# shellcheck source=pid-daemon.sh
+. "$(dirname "$0")/pid-daemon.sh"
+stop_instance() { stop_pidfile "$dir/spamd.pid" spamd; }
 
 case $cmd in
 stop) stop_instance; exit ;;
