@@ -14,7 +14,7 @@ const size = numberOption('size', 2000);
 const runs = numberOption('runs', 2);
 
 console.log(
-  `| run | mails | 250 | 451 | lost | dup | mails/s before | 5 s after the kill | from 10 s after | recovered in | rejoined |`,
+  `| run | mails | 250 | 451 | lost | dup | mails/s before | 5 s after the kill | from the recovery on | recovered in | rejoined |`,
 );
 console.log('|---|---|---|---|---|---|---|---|---|---|---|');
 for (let run = 1; run <= runs; run++) {
