@@ -20,6 +20,7 @@ export const configSchema = z
     afterQueueReject: z.enum(['tag', 'bounce']).default('tag'),
     maxScanBytes: z.coerce.number().int().min(1024).default(DEFAULT_MAX_SCAN_BYTES),
     maxSessions: z.coerce.number().int().min(1).max(10_000).default(100),
+    socketTimeoutMs: z.coerce.number().int().min(1000).default(60_000),
     spoolDir: z.string().min(1).optional(),
     metricsListen: hostPort.optional(),
     deadLetters: z
@@ -52,6 +53,7 @@ export const ENV: Record<string, keyof GatewayConfig> = {
   PSF_AFTER_QUEUE_REJECT: 'afterQueueReject',
   PSF_MAX_SCAN_BYTES: 'maxScanBytes',
   PSF_MAX_SESSIONS: 'maxSessions',
+  PSF_SOCKET_TIMEOUT_MS: 'socketTimeoutMs',
   PSF_SPOOL_DIR: 'spoolDir',
   PSF_METRICS_LISTEN: 'metricsListen',
   PSF_DEAD_LETTERS: 'deadLetters',
@@ -81,6 +83,7 @@ export function gatewayOptions(config: GatewayConfig): GatewayOptions {
     afterQueueReject: config.afterQueueReject,
     maxScanBytes: config.maxScanBytes,
     maxSessions: config.maxSessions,
+    socketTimeoutMs: config.socketTimeoutMs,
     ...(config.spoolDir ? { spool: { dir: config.spoolDir } } : {}),
     ...(config.metricsListen ? { metrics: config.metricsListen } : {}),
     deadLetters: config.deadLetters,
