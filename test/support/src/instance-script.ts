@@ -17,6 +17,17 @@ export async function freePorts(n: number): Promise<number[]> {
   return [...ports];
 }
 
+/** An instance's dispose: stop it, then remove its dir whatever the stop did. */
+export function disposer(stop: () => Promise<void>, dir: string): () => Promise<void> {
+  return async () => {
+    try {
+      await stop();
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  };
+}
+
 export interface StartOptions {
   /** Ports the instance needs. Default 1. */
   ports?: number;

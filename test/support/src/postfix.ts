@@ -1,7 +1,7 @@
-import { chmod, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { chmod, mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { instanceScript } from './instance-script.js';
+import { disposer, instanceScript } from './instance-script.js';
 
 const { run: script, start, stopper } = instanceScript('postfix-instance.sh', 10000);
 
@@ -108,12 +108,6 @@ export async function startPostfix(opts: StartPostfixOptions): Promise<PostfixIn
       }
     },
     stop,
-    async [Symbol.asyncDispose]() {
-      try {
-        await stop();
-      } finally {
-        await rm(dir, { recursive: true, force: true });
-      }
-    },
+    [Symbol.asyncDispose]: disposer(stop, dir),
   };
 }

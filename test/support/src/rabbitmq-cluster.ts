@@ -1,7 +1,7 @@
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePorts, instanceScript } from './instance-script.js';
+import { disposer, freePorts, instanceScript } from './instance-script.js';
 
 const { run: script, running } = instanceScript('rabbitmq-cluster.sh', 60000);
 
@@ -113,12 +113,6 @@ export async function startRabbitCluster(opts: StartRabbitClusterOptions = {}): 
       return i;
     },
     stop,
-    async [Symbol.asyncDispose]() {
-      try {
-        await stop();
-      } finally {
-        await rm(dir, { recursive: true, force: true });
-      }
-    },
+    [Symbol.asyncDispose]: disposer(stop, dir),
   };
 }

@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { instanceScript } from './instance-script.js';
+import { disposer, instanceScript } from './instance-script.js';
 
 const { run: script, start, stopper } = instanceScript('rabbitmq-node.sh', 40000);
 
@@ -86,12 +86,6 @@ export async function startRabbitNode(opts: StartRabbitNodeOptions = {}): Promis
     },
     restart: () => script(startArgs, 90_000).then(() => {}),
     stop,
-    async [Symbol.asyncDispose]() {
-      try {
-        await stop();
-      } finally {
-        await rm(dir, { recursive: true, force: true });
-      }
-    },
+    [Symbol.asyncDispose]: disposer(stop, dir),
   };
 }

@@ -1,7 +1,7 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { instanceScript } from './instance-script.js';
+import { disposer, instanceScript } from './instance-script.js';
 import { freePort } from './net.js';
 
 const { start, stopper } = instanceScript('rspamd-instance.sh', 15000);
@@ -44,12 +44,6 @@ export async function startRspamd(opts: StartRspamdOptions = {}): Promise<Rspamd
     port,
     milterPort,
     stop,
-    async [Symbol.asyncDispose]() {
-      try {
-        await stop();
-      } finally {
-        await rm(dir, { recursive: true, force: true });
-      }
-    },
+    [Symbol.asyncDispose]: disposer(stop, dir),
   };
 }

@@ -1,7 +1,7 @@
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { instanceScript } from './instance-script.js';
+import { disposer, instanceScript } from './instance-script.js';
 
 const { start, stopper } = instanceScript('slapd-instance.sh', 15000);
 
@@ -42,12 +42,6 @@ export async function startSlapd(): Promise<Slapd> {
     users: { alice: 'alice-pw', bob: 'bob-pw', carol: 'carol-pw' },
     adminGroupDn: 'cn=psf-admins,ou=groups,dc=example,dc=test',
     stop,
-    async [Symbol.asyncDispose]() {
-      try {
-        await stop();
-      } finally {
-        await rm(dir, { recursive: true, force: true });
-      }
-    },
+    [Symbol.asyncDispose]: disposer(stop, dir),
   };
 }

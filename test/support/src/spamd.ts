@@ -1,7 +1,7 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { instanceScript } from './instance-script.js';
+import { disposer, instanceScript } from './instance-script.js';
 
 const { start, stopper } = instanceScript('spamd-instance.sh', 15000);
 
@@ -28,12 +28,6 @@ export async function startSpamd(): Promise<Spamd> {
     port,
     strictUser: 'strict',
     stop,
-    async [Symbol.asyncDispose]() {
-      try {
-        await stop();
-      } finally {
-        await rm(dir, { recursive: true, force: true });
-      }
-    },
+    [Symbol.asyncDispose]: disposer(stop, dir),
   };
 }
