@@ -87,6 +87,18 @@ describe('Bayes store', () => {
     expect((await (await openBayes({ models: dir }))(mail(...NEWSLETTER))).action).toBe('accept');
   });
 
+  it("keeps at most maxCachedOwners owners' models in memory, dropping the least recently used", async () => {
+    const store = await BayesStore.open({ models: dir, maxCachedOwners: 2 });
+    for (const owner of ['a@example.org', 'b@example.org'])
+      await store.learn(mail(...NEWSLETTER), 'spam', owner);
+    for (const rcpt of ['a@example.org', 'b@example.org', 'c@example.org', 'a@example.org', 'd@example.org'])
+      await store.classify(mail(...NEWSLETTER, rcpt));
+    expect(store.cachedOwners).toBe(2);
+    // An owner let go is read again from disk: their learning still applies.
+    expect((await store.classify(mail(...NEWSLETTER, 'b@example.org'))).action).toBe('tag');
+    expect(store.cachedOwners).toBe(2);
+  });
+
   it('a corrupt owner model fails that owner only', async () => {
     const store = await BayesStore.open({ models: dir, owner: (m) => m.envelope.rcpt[0] });
     await store.learn(mail(...NEWSLETTER), 'spam', 'alice@example.org');

@@ -31,6 +31,8 @@ export interface BayesOptions extends ThresholdOptions {
   allowMissing?: boolean;
   /** How often a cached model file is checked for a newer version on disk. Default 5 s. */
   recheckMs?: number;
+  /** Owners' models kept in memory, the least recently used let go first. Default 1 000. */
+  maxCachedOwners?: number;
   /** Learning repeats a mail (at most this many times) until it lands on the side it was learnt as. Default 10. */
   maxLearnRepeats?: number;
   scoring?: Partial<ScoringOptions>;
@@ -173,6 +175,11 @@ export class BayesStore {
   async #model(file: string, isGlobal: boolean): Promise<BayesModel | undefined> {
     const now = Date.now();
     const cached = this.#cache.get(file);
+    if (cached) {
+      // Most recently used last: the first entries are the ones to let go.
+      this.#cache.delete(file);
+      this.#cache.set(file, cached);
+    }
     if (cached && now - cached.checkedAt < (this.#opts.recheckMs ?? 5000)) return cached.model;
     let mtimeMs = -1;
     try {
@@ -190,7 +197,23 @@ export class BayesStore {
       throw new BayesModelError('missing', file, 'no such file (train one first: psf-bayes train)');
     } else if (isGlobal) model = new BayesModel();
     this.#cache.set(file, { model, mtimeMs, checkedAt: now });
+    this.#evict();
     return model;
+  }
+
+  /** Owners' models cached now (the global one not counted). */
+  get cachedOwners(): number {
+    return this.#cache.size - (this.#cache.has(this.globalFile) ? 1 : 0);
+  }
+
+  #evict() {
+    let excess = this.cachedOwners - (this.#opts.maxCachedOwners ?? 1000);
+    for (const file of this.#cache.keys()) {
+      if (excess <= 0) return;
+      if (file === this.globalFile) continue;
+      this.#cache.delete(file);
+      excess--;
+    }
   }
 }
 
