@@ -15,6 +15,7 @@ import { createVhost, startPostfix } from '@psf/testkit';
 import {
   cpuMeter,
   fmt,
+  histogramBuckets,
   machine,
   median,
   min,
@@ -114,7 +115,10 @@ try {
     `\nratio gateway/postfix: min ${fmt(min(rates('gateway')) / min(rates('postfix')), 2)}, median ${fmt(median(rates('gateway')) / median(rates('postfix')), 2)} (target >= 4)`,
   );
 
-  // Steady load: latency as a sender sees it, from each mail's scheduled start.
+  // Steady load: latency as a sender sees it, from each mail's scheduled start; and the gateway's
+  // own time per mail (end of DATA to its reply: classification and reinjection), from the
+  // difference of its psf_mail_seconds histogram over the steady phase.
+  const histBefore = await histogramBuckets(gw.metricsPort, 'psf_mail_seconds');
   const steady = await runLoad({
     host: '127.0.0.1',
     port: gw.port,
@@ -130,6 +134,13 @@ try {
     `\nsteady ${steadyRate} mails/s x ${steadyN}: accepted ${steady.accepted}, p50 ${fmt(l.p50, 2)} ms, p90 ${fmt(l.p90, 2)} ms, ` +
       `p99 ${fmt(l.p99, 2)} ms, max ${fmt(l.max, 1)} ms (target p99 <= 10 ms)`,
   );
+  const histAfter = await histogramBuckets(gw.metricsPort, 'psf_mail_seconds');
+  const total =
+    (histAfter.get(Number.POSITIVE_INFINITY) ?? 0) - (histBefore.get(Number.POSITIVE_INFINITY) ?? 0);
+  const within = [...histAfter]
+    .filter(([le]) => le <= 0.05)
+    .map(([le, n]) => `<= ${le * 1000} ms ${fmt((100 * (n - (histBefore.get(le) ?? 0))) / total, 2)}%`);
+  console.log(`gateway's own time per mail over the steady phase (${total} mails): ${within.join(', ')}`);
   if (gw.warnings.length) console.log(`gateway warnings: ${gw.warnings.slice(0, 5).join('; ')}`);
 } finally {
   for (const c of cleanups.reverse()) await c().catch((err: Error) => console.error(err.message));

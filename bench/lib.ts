@@ -244,6 +244,8 @@ export function machine(): string {
 export interface GatewayChild {
   pid: number;
   port: number;
+  /** Its /metrics (Prometheus text) on 127.0.0.1. */
+  metricsPort: number;
   warnings: string[];
   child: ChildProcess;
 }
@@ -260,20 +262,23 @@ export async function startGatewayChild(
   const file = fileURLToPath(new URL('./gateway-child.mjs', import.meta.url));
   const child = fork(file, [amqpUrl, String(reinjectPort)], { execArgv });
   const warnings: string[] = [];
-  const port = await new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('gateway child not ready in 30 s')), 30_000);
-    child.on('message', (m: { port?: number; level?: string; msg?: string; err?: string }) => {
-      if (m.port) {
-        clearTimeout(timer);
-        resolve(m.port);
-      } else warnings.push(`${m.level}: ${m.msg} ${m.err}`);
-    });
-    child.once('exit', (code) => reject(new Error(`gateway child exited with ${code}`)));
-  }).catch((err) => {
+  const { port, metricsPort } = await new Promise<{ port: number; metricsPort: number }>(
+    (resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('gateway child not ready in 30 s')), 30_000);
+      type Message = { port?: number; metricsPort?: number; level?: string; msg?: string; err?: string };
+      child.on('message', (m: Message) => {
+        if (m.port) {
+          clearTimeout(timer);
+          resolve({ port: m.port, metricsPort: m.metricsPort ?? 0 });
+        } else warnings.push(`${m.level}: ${m.msg} ${m.err}`);
+      });
+      child.once('exit', (code) => reject(new Error(`gateway child exited with ${code}`)));
+    },
+  ).catch((err) => {
     child.kill('SIGKILL');
     throw err;
   });
-  return { pid: child.pid as number, port, warnings, child };
+  return { pid: child.pid as number, port, metricsPort, warnings, child };
 }
 
 export async function stopChild(child: ChildProcess): Promise<void> {
@@ -284,4 +289,14 @@ export async function stopChild(child: ChildProcess): Promise<void> {
   else child.kill('SIGKILL');
   await exited;
   clearTimeout(timer);
+}
+
+/** Cumulative counts of a Prometheus histogram by bucket bound (`le`), from /metrics text. */
+export async function histogramBuckets(metricsPort: number, name: string): Promise<Map<number, number>> {
+  const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+  const buckets = new Map<number, number>();
+  const re = new RegExp(`^${name}_bucket\\{le="([^"]+)"\\} (\\d+)$`, 'gm');
+  for (const m of text.matchAll(re))
+    buckets.set(m[1] === '+Inf' ? Number.POSITIVE_INFINITY : Number(m[1]), Number(m[2]));
+  return buckets;
 }

@@ -42,7 +42,7 @@ export class GatewayMetrics {
   readonly mailSeconds = new Histogram({
     name: 'psf_mail_seconds',
     help: 'Time from the end of DATA to the reply to Postfix',
-    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
     registers: [this.registry],
   });
   readonly mailBytes = new Histogram({
