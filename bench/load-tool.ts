@@ -26,6 +26,7 @@ try {
     'smtp-source': async () => {
       await promisify(execFile)('/usr/sbin/smtp-source', [
         ...[
+          '-d',
           '-m',
           `${n}`,
           '-s',
