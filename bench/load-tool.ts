@@ -22,7 +22,7 @@ try {
   const rates: Record<Tool, number[]> = { 'smtp-source': [], 'psf-send-loop': [] };
   const send: Record<Tool, () => Promise<void>> = {
     // -m messages, -s parallel sessions, -l message size, -d: keep each session for the next
-    // mail (RSET between), as psf-send-loop does.
+    // mail, as psf-send-loop does.
     'smtp-source': async () => {
       await promisify(execFile)('/usr/sbin/smtp-source', [
         ...[
