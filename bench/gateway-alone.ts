@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generatedMails, type LoadReport, runLoad } from '@psf/example-send-loop';
 import { DEFAULT_QUEUE } from '@psf/protocol';
-import { createVhost, startPostfix } from '@psf/testkit';
+import { createVhost, startPostfix, startSmtpSink } from '@psf/testkit';
 import {
   cpuMeter,
   fmt,
@@ -26,7 +26,6 @@ import {
   startGatewayChild,
   stopChild,
 } from './lib.js';
-import { startSmtpSink } from './smtp-sink.js';
 
 const n = numberOption('n', 3000);
 const sessions = numberOption('sessions', 20);

@@ -4,8 +4,8 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { generatedMails, runLoad } from '@psf/example-send-loop';
+import { startSmtpSink } from '@psf/testkit';
 import { fmt, machine, median, min, numberOption } from './lib.js';
-import { startSmtpSink } from './smtp-sink.js';
 
 const n = numberOption('n', 5000);
 const sessions = numberOption('sessions', 10);

@@ -1,9 +1,8 @@
-import { spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort, startSink } from '@psf/testkit';
-import { describe, expect, it, vi } from 'vitest';
+import { freePort, startSink, startSmtpSink } from '@psf/testkit';
+import { describe, expect, it } from 'vitest';
 import { runLoad } from './load.js';
 import { folderMails, generatedMails } from './mail-source.js';
 
@@ -83,27 +82,20 @@ describe('psf-send-loop', () => {
 
   // Postfix's smtp-sink is the reference server: it counts what it received.
   it("agrees with Postfix's smtp-sink on the number of mails delivered", async () => {
-    const port = await freePort();
-    const sinkProc = spawn('/usr/sbin/smtp-sink', ['-u', 'nobody', '-c', `127.0.0.1:${port}`, '100']);
-    let out = '';
-    sinkProc.stdout.on('data', (b: Buffer) => {
-      out += b.toString();
-    });
+    const sink = await startSmtpSink();
     try {
-      await vi.waitFor(
-        async () => {
-          const { connect } = await import('node:net');
-          await new Promise<void>((resolve, reject) =>
-            connect(port, '127.0.0.1', resolve).once('error', reject).unref(),
-          );
-        },
-        { timeout: 5000 },
-      );
-      const report = await runLoad({ ...base, port, count: 300, sessions: 10, mails: generatedMails(4096) });
+      const report = await runLoad({
+        ...base,
+        port: sink.port,
+        count: 300,
+        sessions: 10,
+        mails: generatedMails(4096),
+      });
       expect(report).toMatchObject({ accepted: 300, errors: 0 });
-      await vi.waitFor(() => expect(out).toMatch(/mesg=300\r?$/), { timeout: 5000 });
+      await sink.waitFor(300, 5000);
+      expect(sink.count()).toBe(300);
     } finally {
-      sinkProc.kill();
+      await sink.stop();
     }
   });
 });

@@ -30,5 +30,6 @@ export { type Rspamd, type StartRspamdOptions, startRspamd } from './rspamd.js';
 export { type Sink, type SinkMail, type SinkOptions, type SinkReply, startSink } from './sink.js';
 export { type Slapd, startSlapd } from './slapd.js';
 export { openSmtp, type RawMail, type SmtpReply, SmtpSession } from './smtp-client.js';
+export { type SmtpSink, startSmtpSink } from './smtp-sink.js';
 export { type Spamd, startSpamd } from './spamd.js';
 export { startTcpProxy, type TcpProxy } from './tcp-proxy.js';

@@ -1,8 +1,7 @@
-// Postfix's smtp-sink as the final sink of a benchmark: C, cheap, counts what it received.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { connect } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { freePort } from '@psf/testkit';
+import { freePort } from './net.js';
 
 export interface SmtpSink {
   port: number;
@@ -12,6 +11,11 @@ export interface SmtpSink {
   stop(): Promise<void>;
 }
 
+/**
+ * Postfix's smtp-sink on a free 127.0.0.1 port: the reference SMTP server, in C, that only counts
+ * what it receives (for load tests and benchmarks, where the testkit sink's keeping every mail
+ * would cost). Stop it when done.
+ */
 export async function startSmtpSink(): Promise<SmtpSink> {
   const port = await freePort();
   const child: ChildProcess = spawn(
