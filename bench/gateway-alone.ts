@@ -1,11 +1,13 @@
 // The gateway alone vs Postfix relaying, same run (issue 7, items 2 and 3).
 //   npx tsx bench/gateway-alone.ts [--n 3000] [--sessions 20] [--size 4096] [--runs 3]
-//                                  [--steady-rate 100] [--steady-n 3000] [--profile]
+//                                  [--steady-rate 100] [--steady-n 3000] [--profile] [--syscalls]
 // postfix: psf-send-loop -> Postfix (no filter) -> smtp-sink. gateway: psf-send-loop -> gateway
 // (own process) -> RabbitMQ -> no-op classifier (own process) -> smtp-sink. The gateway answers
 // 250 only after reinjection, so its rate counts delivered mail; Postfix's counts what reached the
 // sink. Then the gateway at a steady rate: per-mail latency from each mail's scheduled start.
 // --profile: the gateway runs with --cpu-prof; its hottest functions and packages are printed.
+// --syscalls: a last phase of 1,000 mails under strace -c: system calls per mail of the gateway and
+// the classifier (counts hold still on a busy machine where seconds do not).
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -25,6 +27,7 @@ import {
   startChildClassifier,
   startGatewayChild,
   stopChild,
+  syscallCounter,
 } from './lib.js';
 
 const n = numberOption('n', 3000);
@@ -34,6 +37,7 @@ const runs = numberOption('runs', 3);
 const steadyRate = numberOption('steady-rate', 100);
 const steadyN = numberOption('steady-n', 3000);
 const profile = option('profile', 'no') !== 'no' || process.argv.includes('--profile');
+const syscalls = process.argv.includes('--syscalls');
 
 const watchdog = setTimeout(() => {
   console.error('gateway-alone: hard cap of 15 minutes reached');
@@ -140,6 +144,23 @@ try {
     .filter(([le]) => le <= 0.05)
     .map(([le, n]) => `<= ${le * 1000} ms ${fmt((100 * (n - (histBefore.get(le) ?? 0))) / total, 2)}%`);
   console.log(`gateway's own time per mail over the steady phase (${total} mails): ${within.join(', ')}`);
+  if (syscalls) {
+    const count = 1000;
+    const counters = await Promise.all([syscallCounter(gw.pid), syscallCounter(classifier.pid)]);
+    await measure('gateway', count);
+    const counts = await Promise.all(counters.map((c) => c.stop()));
+    for (const [i, who] of ['gateway', 'classifier'].entries()) {
+      const calls = counts[i] ?? new Map<string, number>();
+      const total = [...calls.values()].reduce((a, b) => a + b, 0);
+      const top = [...calls]
+        .sort((a, b) => b[1] - a[1])
+        .slice(0, 8)
+        .map(([name, c]) => `${name} ${fmt(c / count, 2)}`);
+      console.log(
+        `${who} system calls per mail (${count} mails): ${fmt(total / count, 2)}: ${top.join(', ')}`,
+      );
+    }
+  }
   if (gw.warnings.length) console.log(`gateway warnings: ${gw.warnings.slice(0, 5).join('; ')}`);
 } finally {
   for (const c of cleanups.reverse()) await c().catch((err: Error) => console.error(err.message));

@@ -1,9 +1,10 @@
 // Shared helpers of the benchmarks: options, statistics, test mails, CPU accounting, a classifier
 // and a gateway in child processes.
-import { type ChildProcess, execFileSync, fork } from 'node:child_process';
+import { type ChildProcess, execFileSync, fork, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { readdirSync, readFileSync } from 'node:fs';
-import { cpus, totalmem } from 'node:os';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { cpus, tmpdir, totalmem } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /** `--name=value` or `--name value` from the command line, else `fallback`. */
@@ -299,4 +300,33 @@ export async function histogramBuckets(metricsPort: number, name: string): Promi
   for (const m of text.matchAll(re))
     buckets.set(m[1] === '+Inf' ? Number.POSITIVE_INFINITY : Number(m[1]), Number(m[2]));
   return buckets;
+}
+
+/**
+ * Counts a process's system calls (all its threads) with `strace -c` from now until `stop()`:
+ * calls by name. Counts, unlike seconds, do not move with the machine's other load; strace slows
+ * the process down, so rates measured meanwhile mean nothing.
+ */
+export async function syscallCounter(pid: number): Promise<{ stop(): Promise<Map<string, number>> }> {
+  const dir = mkdtempSync(join(tmpdir(), 'psf-strace-'));
+  const out = join(dir, 'counts');
+  const strace = spawn('strace', ['-c', '-f', '-q', '-o', out, '-p', String(pid)], { stdio: 'ignore' });
+  await new Promise((r) => setTimeout(r, 500)); // attached to every thread
+  return {
+    async stop() {
+      const exited = once(strace, 'exit');
+      strace.kill('SIGINT');
+      await exited;
+      const calls = new Map<string, number>();
+      // "% time  seconds  usecs/call  calls  errors  syscall": the name is last, calls fourth.
+      for (const line of readFileSync(out, 'utf8').split('\n')) {
+        const cols = line.trim().split(/\s+/);
+        const name = cols.at(-1) ?? '';
+        if (!/^\d/.test(cols[0] ?? '') || name === 'total' || cols.length < 5) continue;
+        calls.set(name, Number(cols[3]));
+      }
+      rmSync(dir, { recursive: true, force: true });
+      return calls;
+    },
+  };
 }

@@ -2,6 +2,7 @@ import { EventEmitter } from 'node:events';
 import { PsfError } from '@psf/protocol';
 import amqp, { type ChannelModel, type Options, type RecoveringChannelModel } from 'amqplib';
 import { amqpUrls } from './amqp-urls.js';
+import { coalesceFrameWrites } from './frame-writes.js';
 import { type Logger, silentLogger } from './logger.js';
 
 export interface BrokerConnectionOptions {
@@ -69,6 +70,8 @@ export class BrokerConnection extends EventEmitter<BrokerConnectionEvents> {
     this.#nodes = nodes;
     recovering.on('connect', (model) => {
       this.#model = model;
+      if (!coalesceFrameWrites(model))
+        log.debug({ event: 'broker-frame-writes' }, 'frames written one by one');
       log.info({ event: 'broker-connect', node: nodes.current() }, 'connected to RabbitMQ');
       this.emit('connect', model);
     });

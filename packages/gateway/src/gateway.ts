@@ -21,6 +21,7 @@ import { addressOf, GatewayMetrics, serveMetrics } from './metrics.js';
 import type { OwnerMap } from './owners.js';
 import type { OnTimeout, PolicyMap } from './policy.js';
 import { type Dsn, Reinjector, type XForward } from './reinjector.js';
+import { coalesceReplies } from './reply-coalescing.js';
 import { failureReply, okRcptReply, okReply } from './reply-map.js';
 
 export type GatewayMode = 'after-queue-smtp' | 'after-queue-lmtp' | 'before-queue';
@@ -204,6 +205,10 @@ export class Gateway {
         }
         cb();
       },
+      // Every sender and recipient is taken (Postfix checked them): answered at once, so the
+      // replies to a pipelined MAIL, RCPT, DATA leave in one write (coalesceReplies).
+      onMailFrom: (_address, _session, cb) => cb(),
+      onRcptTo: (_address, _session, cb) => cb(),
       onClose: (session) => {
         this.#sessions.get(session.id)?.abort();
         this.#sessions.delete(session.id);
@@ -217,6 +222,7 @@ export class Gateway {
         void task.finally(() => this.#inFlight.delete(task));
       },
     });
+    coalesceReplies(this.#server.server);
     this.#server.on('error', (err) =>
       log.error({ event: 'smtp-error', err: err.message }, 'SMTP server error'),
     );
