@@ -1,4 +1,4 @@
-import { encodeScanRequest, SCAN_EXCHANGE } from '@psf/protocol';
+import { encodeLearnRequest, encodeScanRequest, SCAN_EXCHANGE } from '@psf/protocol';
 import { createVhost } from '@psf/testkit';
 import amqp from 'amqplib';
 import { describe, expect, it, vi } from 'vitest';
@@ -27,11 +27,18 @@ describe('DeadLetterWatcher', () => {
           deadline: Date.now() + 60_000,
           mail: Buffer.from('x'),
         });
+      const learn = encodeLearnRequest({ id: 'l-1', label: 'spam', mail: Buffer.from('x') });
+      ch.sendToQueue('psf.user.picky@example.org', learn.content, learn.properties);
       const full = request('r-full');
       ch.publish(SCAN_EXCHANGE, 'full@example.org', full.content, full.properties);
       const picky = request('r-picky');
       ch.publish(SCAN_EXCHANGE, 'picky@example.org', picky.content, picky.properties);
       await ch.waitForConfirms().catch(() => {}); // the full queue nacks its publish
+      // A learn request refused (an untrusted sender) is no dead mail: not reported. It dies
+      // first, from the same queue, so it is read before the refused mail.
+      const refused = await ch.get('psf.user.picky@example.org');
+      expect(refused && refused.properties.correlationId).toBe('l-1');
+      if (refused) ch.nack(refused, false, false);
       const msg = await ch.get('psf.user.picky@example.org');
       if (msg) ch.nack(msg, false, false); // a classifier refusing it
       await vi.waitFor(() => expect(seen).toHaveLength(2), { timeout: 10_000 });
@@ -55,6 +62,7 @@ describe('DeadLetterWatcher', () => {
         ]),
       );
       await vi.waitFor(async () => expect((await ch.checkQueue('psf.dead')).messageCount).toBe(0));
+      expect(seen).toHaveLength(2); // the learn request was taken and not reported
     } finally {
       await watcher.close();
       await conn.close();

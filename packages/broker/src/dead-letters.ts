@@ -1,4 +1,4 @@
-import { DEAD_QUEUE, RequestHeader } from '@psf/protocol';
+import { DEAD_QUEUE, LEARN_REQUEST_TYPE, RequestHeader } from '@psf/protocol';
 import type { Channel, ChannelModel, ConsumeMessage } from 'amqplib';
 import type { BrokerConnection } from './connection.js';
 import { type Logger, silentLogger } from './logger.js';
@@ -83,6 +83,12 @@ export class DeadLetterWatcher {
     await ch.prefetch(100);
     await ch.consume(DEAD_QUEUE, (msg) => {
       if (!msg) return;
+      // A refused or expired learn request is no mail: its sender was told (or timed out).
+      if (msg.properties.type === LEARN_REQUEST_TYPE) {
+        this.#log.info({ event: 'dead-learn-request', id: msg.properties.correlationId }, 'learn request died');
+        ch.ack(msg);
+        return;
+      }
       const dead = deadLetterOf(msg);
       this.#log.info({ event: 'dead-letter', ...dead }, 'request died unanswered');
       this.#onDeadLetter(dead);

@@ -1,10 +1,11 @@
 import { type ChildProcessWithoutNullStreams, execFile, spawn } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { assertTopology, assertUserQueue, BrokerConnection, RpcClient } from '@psf/broker';
-import { isPsfError, type ScanRequest } from '@psf/protocol';
+import { sendLearn } from '@psf/client-sdk';
+import { isPsfError, type ScanRequest, userQueue } from '@psf/protocol';
 import {
   createVhost,
   freePort,
@@ -222,5 +223,40 @@ describe('psf-classify on a queue, through RabbitMQ, against real spamd and rspa
     expect(isPsfError(err, 'CLASSIFIER_FAILED')).toBe(true);
     expect((err as Error).message).toMatch(/unreachable/);
     expect(Date.now() - started).toBeLessThan(5000);
+  });
+
+  it('a composite learns through its bayes member; the rules kind answers that it does not learn', async () => {
+    const models = join(dir, 'composite-models');
+    const store = await BayesStore.open({ models, allowMissing: true });
+    for (const [text, label] of [
+      ['Subject: cheap pills\r\n\r\nbuy cheap pills viagra now\r\n', 'spam'],
+      [PLAIN, 'ham'],
+    ] as const)
+      await store.learn(rawMail(Buffer.from(text)), label);
+    await classifyFor('dora@example.org', {
+      kind: 'composite',
+      bayes: { models },
+      composite: { members: [{ kind: 'bayes' }, { kind: 'rules' }] },
+    });
+    const learnt = await sendLearn({
+      url: vhost.url,
+      queue: userQueue('dora@example.org'),
+      label: 'spam',
+      mail: Buffer.from(GTUBE),
+    });
+    expect(learnt).toMatchObject({ v: 1, label: 'spam', owner: 'dora@example.org' });
+    expect(learnt.members?.bayes?.after).toBeGreaterThanOrEqual(0.99);
+    expect(Object.keys(learnt.members ?? {})).toEqual(['bayes']);
+    expect(await readdir(join(models, 'owners'))).toEqual(['dora%40example.org.psfbayes']);
+
+    await classifyFor('erik@example.org', { kind: 'rules' });
+    const err = await sendLearn({
+      url: vhost.url,
+      queue: userQueue('erik@example.org'),
+      label: 'ham',
+      mail: Buffer.from(PLAIN),
+    }).catch((e: unknown) => e);
+    expect(isPsfError(err, 'CLASSIFIER_FAILED')).toBe(true);
+    expect((err as Error).message).toBe('this classifier does not learn');
   });
 });

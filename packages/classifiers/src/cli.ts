@@ -58,7 +58,9 @@ async function setUp(opts: GlobalOptions): Promise<{ config: ClassifyConfig; cla
 
 program
   .command('run', { isDefault: true })
-  .description('consume the queue and answer every scan request with the classifier')
+  .description(
+    'consume the queue: answer scan requests with the classifier, and learn requests on kinds that learn',
+  )
   .action(async () => {
     const opts = program.opts<GlobalOptions>();
     const { config, classifier } = await setUp(opts);
@@ -70,6 +72,7 @@ program
       url: config.amqpUrl,
       queue: config.queue,
       handler: classifier,
+      ...(classifier.learn ? { learn: classifier.learn } : {}),
       concurrency: config.concurrency,
       ...(config.trustedPublishers ? { trustedPublishers: config.trustedPublishers } : {}),
       name: `psf-classify ${config.kind} ${config.queue}`,

@@ -92,3 +92,61 @@ describe('composite', () => {
     expect(() => createComposite({ members: [] })).toThrow(/at least one member/);
   });
 });
+
+describe('composite learning', () => {
+  const accept = answer({ action: 'accept', score: 0 });
+
+  it('does not learn when no member does', () => {
+    expect(createComposite({ members: [{ name: 'rules', classify: accept }] }).learn).toBeUndefined();
+  });
+
+  it('hands a correction to the members that learn, naming what each did or why it could not', async () => {
+    const seen: string[] = [];
+    const c = createComposite({
+      members: [
+        { name: 'rules', classify: accept },
+        {
+          name: 'bayes',
+          classify: accept,
+          learn: (mail, label, owner) => {
+            seen.push(`${mail.id} ${label} ${owner}`);
+            return { owner, times: 2, before: 0.3, after: 0.995 };
+          },
+        },
+        {
+          name: 'rspamd',
+          classify: accept,
+          learn: () => Promise.reject(new Error('rspamd at 127.0.0.1:11333: unreachable')),
+        },
+      ],
+    });
+    const outcome = await c.learn?.({ ...mailOf(PLAIN), id: 'l-1' }, 'spam', 'bob@example.org');
+    expect(seen).toEqual(['l-1 spam bob@example.org']);
+    expect(outcome).toEqual({
+      members: {
+        bayes: { times: 2, before: 0.3, after: 0.995 },
+        rspamd: { error: 'rspamd at 127.0.0.1:11333: unreachable' },
+      },
+    });
+  });
+
+  it('fails when every learning member fails, naming each', async () => {
+    const c = createComposite({
+      members: [
+        { name: 'a', classify: accept, learn: () => Promise.reject(new Error('disk full')) },
+        {
+          name: 'b',
+          classify: accept,
+          learn: () => {
+            throw new Error('read-only model');
+          },
+        },
+      ],
+    });
+    const err = await Promise.resolve()
+      .then(() => c.learn?.(mailOf(PLAIN), 'ham', undefined))
+      .catch((e: unknown) => e);
+    expect(isPsfError(err, 'CLASSIFIER_FAILED')).toBe(true);
+    expect((err as Error).message).toBe('a: disk full; b: read-only model');
+  });
+});

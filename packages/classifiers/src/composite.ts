@@ -1,4 +1,4 @@
-import type { Mail, Verdict } from '@psf/client-sdk';
+import type { Learner, LearnOutcome, Mail, Verdict } from '@psf/client-sdk';
 import { PsfError } from '@psf/protocol';
 import { actionFor, DEFAULT_TAG_SCORE, round1, type Thresholds } from './thresholds.js';
 
@@ -11,6 +11,8 @@ export interface CompositeMember {
   weight?: number;
   /** Its own time limit; the mail's deadline bounds it too. Default: the deadline only. */
   timeoutMs?: number;
+  /** Takes owners' corrections, on members that learn. */
+  learn?: Learner;
 }
 
 export interface CompositeOptions {
@@ -29,8 +31,16 @@ export interface CompositeOptions {
  * leans towards delivering. Only when every member fails does the composite fail
  * (PsfError CLASSIFIER_FAILED: the gateway's timeout policy applies).
  */
-export function createComposite(options: CompositeOptions): (mail: Mail) => Promise<Verdict> {
+export function createComposite(
+  options: CompositeOptions,
+): ((mail: Mail) => Promise<Verdict>) & { learn?: Learner } {
   if (options.members.length === 0) throw new PsfError('CONFIG', 'a composite needs at least one member');
+  const classify = classifyAll(options);
+  const learn = learnAll(options.members);
+  return learn ? Object.assign(classify, { learn }) : classify;
+}
+
+function classifyAll(options: CompositeOptions): (mail: Mail) => Promise<Verdict> {
   const thresholds = options.thresholds ?? {};
   const tagAt = thresholds.tag ?? DEFAULT_TAG_SCORE;
   const marginMs = options.marginMs ?? 100;
@@ -65,6 +75,38 @@ export function createComposite(options: CompositeOptions): (mail: Mail) => Prom
       ...reasons.filter((r) => !r.endsWith(':FAILED')),
     ];
     return { v: 1, action, score, spam: action !== 'accept', reasons: ordered.slice(0, 50) };
+  };
+}
+
+/**
+ * Hands a correction to every member that learns, at once. The outcome names each one: what it
+ * learnt, or its error; only when all of them fail does learning fail. Undefined when no member
+ * learns (the composite then does not learn either).
+ */
+function learnAll(members: CompositeMember[]): Learner | undefined {
+  const learners = members.filter((m): m is CompositeMember & { learn: Learner } => m.learn !== undefined);
+  if (learners.length === 0) return undefined;
+  return async (mail, label, owner) => {
+    const results = await Promise.allSettled(
+      learners.map((m) => Promise.resolve().then(() => m.learn(mail, label, owner))),
+    );
+    const outcome: Required<Pick<LearnOutcome, 'members'>> = { members: {} };
+    results.forEach((r, i) => {
+      const { name } = learners[i] as CompositeMember;
+      outcome.members[name] =
+        r.status === 'fulfilled'
+          ? { times: r.value.times, before: r.value.before, after: r.value.after }
+          : { error: ((r.reason as Error)?.message ?? String(r.reason)).slice(0, 500) };
+    });
+    if (results.every((r) => r.status === 'rejected')) {
+      throw new PsfError(
+        'CLASSIFIER_FAILED',
+        Object.entries(outcome.members)
+          .map(([name, o]) => `${name}: ${o.error}`)
+          .join('; '),
+      );
+    }
+    return outcome;
   };
 }
 

@@ -1,5 +1,5 @@
 import { hostPort } from '@psf/broker';
-import type { Mail, Verdict } from '@psf/client-sdk';
+import type { Learner, Mail, Verdict } from '@psf/client-sdk';
 import { PsfError, VERDICT_ACTIONS } from '@psf/protocol';
 import { z } from 'zod';
 import { BayesStore } from './bayes/store.js';
@@ -13,10 +13,12 @@ import { thresholdsSchema } from './thresholds.js';
  * A classifier made from configuration; `close` lets go of what it holds (sockets, files);
  * `ready` settles once it can classify, or rejects with why it cannot (a missing or corrupt
  * model): psf-classify waits for it before taking mail, so a bad model stops it at start.
+ * `learn`, on kinds that learn, takes owners' corrections (learn requests).
  */
 export type BuiltClassifier = ((mail: Mail) => Promise<Verdict>) & {
   close?: () => void | Promise<void>;
   ready?: Promise<void>;
+  learn?: Learner;
 };
 
 export interface KindContext {
@@ -67,8 +69,16 @@ export const KINDS = {
       });
       // Seen by `ready`; a mail never arrives before it settled.
       store.catch(() => {});
+      const learn: Learner = async (mail, label, owner) => {
+        const s = await store;
+        // The request's owner, else the configured one, else the first recipient (as classify).
+        const whose = owner ?? s.ownerOf(mail);
+        const { times, before, after } = await s.learn(mail, label, whose);
+        return { ...(whose === undefined ? {} : { owner: whose.toLowerCase() }), times, before, after };
+      };
       return Object.assign(async (mail: Mail) => (await store).classify(mail), {
         ready: store.then(() => {}),
+        learn,
       });
     },
   }),
@@ -144,6 +154,7 @@ export const KINDS = {
           classify: m.classify,
           weight: m.weight,
           ...(m.timeoutMs ? { timeoutMs: m.timeoutMs } : {}),
+          ...(m.classify.learn ? { learn: m.classify.learn } : {}),
         })),
         ...(o.thresholds ? { thresholds: o.thresholds } : {}),
       });

@@ -1,12 +1,21 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { assertTopology, assertUserQueue, BrokerConnection, RpcClient } from '@psf/broker';
-import { DEAD_QUEUE, isPsfError, SCAN_EXCHANGE, type ScanRequest, userQueue } from '@psf/protocol';
+import {
+  DEAD_QUEUE,
+  encodeLearnRequest,
+  isPsfError,
+  type LearnLabel,
+  SCAN_EXCHANGE,
+  type ScanRequest,
+  userQueue,
+} from '@psf/protocol';
 import { createVhost, type Vhost } from '@psf/testkit';
 import amqp, { type Channel, type ChannelModel } from 'amqplib';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { type Classifier, startClassifier } from './classifier.js';
 import type { Mail } from './mail.js';
+import { sendLearn } from './send-learn.js';
 
 let vhost: Vhost;
 let admin: ChannelModel;
@@ -175,6 +184,124 @@ describe('Classifier', () => {
       },
     );
     expect(await rpc.call('hank@example.org', request('c-6'))).toEqual({ v: 1, action: 'accept' });
+    await c.close();
+  });
+});
+
+describe('Classifier learning', () => {
+  const learnt: { raw: string; label: LearnLabel; owner: string | undefined }[] = [];
+  const learner = (mail: Mail, label: LearnLabel, owner: string | undefined) => {
+    learnt.push({ raw: mail.raw.toString(), label, owner });
+    return { times: 2, before: 0.1, after: 0.995 };
+  };
+
+  async function deadCountAfter(publish: () => void): Promise<number> {
+    await ch.purgeQueue(DEAD_QUEUE);
+    publish();
+    let dead = 0;
+    for (let i = 0; i < 50 && dead === 0; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      dead = (await ch.checkQueue(DEAD_QUEUE)).messageCount;
+    }
+    return dead;
+  }
+
+  it('hands learn requests to learn and scan requests to the handler, on the same queue', async () => {
+    learnt.length = 0;
+    const queue = await assertUserQueue(ch, 'jane@example.org');
+    const c = await startClassifier({
+      url: vhost.url,
+      queue,
+      handler: () => ({ v: 1, action: 'accept' }),
+      learn: learner,
+      trustedPublishers: ['some-gateway'], // the owner's own user (guest here) may learn all the same
+    });
+    const result = await sendLearn({ url: vhost.url, queue, label: 'spam', mail: Buffer.from(RAW) });
+    // The owner defaults to the personal queue's.
+    expect(result).toEqual({
+      v: 1,
+      label: 'spam',
+      owner: 'jane@example.org',
+      times: 2,
+      before: 0.1,
+      after: 0.995,
+    });
+    expect(learnt).toEqual([{ raw: RAW, label: 'spam', owner: 'jane@example.org' }]);
+    await vi.waitFor(() => expect(c.stats.learnt).toBe(1));
+    expect((await ch.checkQueue(queue)).messageCount).toBe(0);
+    await c.close();
+  });
+
+  it('dead-letters learn requests whose publisher is neither trusted nor its own user, even with no trust list', async () => {
+    learnt.length = 0;
+    const queue = await assertUserQueue(ch, 'kate@example.org');
+    const c = await startClassifier({
+      url: vhost.url,
+      queue,
+      handler: () => ({ v: 1, action: 'accept' }),
+      learn: learner,
+    });
+    // Anyone who may publish to the default exchange can reach this queue; without user_id
+    // RabbitMQ vouches for no one.
+    const { content, properties } = encodeLearnRequest({
+      id: 'l-forged',
+      label: 'ham',
+      mail: Buffer.from(RAW),
+    });
+    expect(await deadCountAfter(() => ch.sendToQueue(queue, content, properties))).toBe(1);
+    expect(c.stats.malformed).toBe(1);
+    expect(learnt).toEqual([]);
+    await c.close();
+  });
+
+  it('dead-letters a malformed learn request from its own user', async () => {
+    const queue = await assertUserQueue(ch, 'liam@example.org');
+    const c = await startClassifier({
+      url: vhost.url,
+      queue,
+      handler: () => ({ v: 1, action: 'accept' }),
+      learn: learner,
+    });
+    const { content, properties } = encodeLearnRequest({
+      id: 'l-bad',
+      label: 'spam',
+      mail: Buffer.from(RAW),
+    });
+    const headers = { ...properties.headers, 'psf-learn-label': 'eggs' };
+    const publish = () => ch.sendToQueue(queue, content, { ...properties, headers, userId: 'guest' });
+    expect(await deadCountAfter(publish)).toBe(1);
+    expect(c.stats.malformed).toBe(1);
+    await c.close();
+  });
+
+  it('a classifier without learn answers "this classifier does not learn" and acknowledges', async () => {
+    const queue = await assertUserQueue(ch, 'mia@example.org');
+    const c = await startClassifier({ url: vhost.url, queue, handler: () => ({ v: 1, action: 'accept' }) });
+    const err = await sendLearn({ url: vhost.url, queue, label: 'ham', mail: Buffer.from(RAW) }).catch(
+      (e) => e,
+    );
+    expect(isPsfError(err, 'CLASSIFIER_FAILED')).toBe(true);
+    expect((err as Error).message).toBe('this classifier does not learn');
+    await vi.waitFor(() => expect(c.stats.failed).toBe(1));
+    expect((await ch.checkQueue(queue)).messageCount).toBe(0);
+    await c.close();
+  });
+
+  it('reports a failing learn to the sender', async () => {
+    const queue = await assertUserQueue(ch, 'noah@example.org');
+    const c = await startClassifier({
+      url: vhost.url,
+      queue,
+      handler: () => ({ v: 1, action: 'accept' }),
+      learn: () => {
+        throw new Error('no space left on device');
+      },
+    });
+    const err = await sendLearn({ url: vhost.url, queue, label: 'ham', mail: Buffer.from(RAW) }).catch(
+      (e) => e,
+    );
+    expect(isPsfError(err, 'CLASSIFIER_FAILED')).toBe(true);
+    expect((err as Error).message).toBe('learning failed: no space left on device');
     await c.close();
   });
 });

@@ -1,17 +1,33 @@
 import { BrokerConnection, type Logger, silentLogger } from '@psf/broker';
 import {
+  decodeLearnRequest,
   decodeScanRequest,
   encodeClassifierError,
+  encodeLearnResult,
   encodeVerdict,
   isPsfError,
+  LEARN_REQUEST_TYPE,
+  type LearnLabel,
+  type LearnOutcome,
+  type LearnRequest,
   PsfError,
   type Verdict,
 } from '@psf/protocol';
 import type { Channel, ChannelModel, ConfirmChannel, ConsumeMessage } from 'amqplib';
-import { type Mail, toMail } from './mail.js';
+import { learnMail, type Mail, toMail } from './mail.js';
 
 /** Decides about one mail. Throwing is fine: the gateway is told at once and applies its policy. */
 export type Handler = (mail: Mail) => Verdict | Promise<Verdict>;
+
+/**
+ * Learns an owner's correction: `mail` as `label`, into the model of `owner` (the request's, when
+ * it named one). Resolves with what learning did; throwing sends the sender an error.
+ */
+export type Learner = (
+  mail: Mail,
+  label: LearnLabel,
+  owner: string | undefined,
+) => LearnOutcome | Promise<LearnOutcome>;
 
 export interface ClassifierOptions {
   /**
@@ -25,9 +41,16 @@ export interface ClassifierOptions {
   queue: string;
   handler: Handler;
   /**
+   * Answers learn requests (`psf-client learn`, `sendLearn`); without it they get the error
+   * "this classifier does not learn".
+   */
+  learn?: Learner;
+  /**
    * Broker users whose requests are answered (RabbitMQ vouches for the `user_id` of a message);
    * others are dead-lettered unanswered. Set it to the gateways' users: anyone who may publish
-   * replies could otherwise put a forged request into your queue. Default: answer all.
+   * replies could otherwise put a forged request into your queue. Default: answer all scan
+   * requests. Learn requests are taken from these users and from the classifier's own broker
+   * user (the owner correcting their classifier) only, whether this is set or not.
    */
   trustedPublishers?: string[];
   /** Mails handled at once (AMQP prefetch). Default 16. */
@@ -40,11 +63,14 @@ export interface ClassifierOptions {
 export interface ClassifierStats {
   /** Verdicts sent. */
   answered: number;
-  /** Handler errors reported to the gateway. */
+  /** Handler and learning errors reported to the sender (a learn request to a classifier
+   * without `learn` included). */
   failed: number;
+  /** Learn requests learnt and answered. */
+  learnt: number;
   /** Requests whose deadline had passed before or while they were handled. */
   expired: number;
-  /** Requests that could not be read, dead-lettered. */
+  /** Requests that could not be read or came from an untrusted publisher, dead-lettered. */
   malformed: number;
 }
 
@@ -53,7 +79,7 @@ export interface ClassifierStats {
  * only after its reply is confirmed by the broker, so a crash means redelivery, not a lost mail.
  */
 export class Classifier {
-  readonly stats: ClassifierStats = { answered: 0, failed: 0, expired: 0, malformed: 0 };
+  readonly stats: ClassifierStats = { answered: 0, failed: 0, learnt: 0, expired: 0, malformed: 0 };
   readonly #conn: BrokerConnection;
   readonly #opts: ClassifierOptions;
   readonly #log: Logger;
@@ -116,7 +142,8 @@ export class Classifier {
     this.#channel = ch;
     const { consumerTag } = await ch.consume(this.#opts.queue, (msg) => {
       if (!msg) return; // cancelled by the broker (queue deleted): the next connection retries
-      const task = this.#handle(ch, msg).finally(() => this.#inFlight.delete(task));
+      const work = msg.properties.type === LEARN_REQUEST_TYPE ? this.#learn(ch, msg) : this.#handle(ch, msg);
+      const task = work.finally(() => this.#inFlight.delete(task));
       this.#inFlight.add(task);
     });
     this.#consumerTag = consumerTag;
@@ -132,12 +159,7 @@ export class Classifier {
       }
       mail = toMail(decodeScanRequest(msg));
     } catch (err) {
-      this.stats.malformed++;
-      this.#log.warn(
-        { event: 'classifier-bad-request', err: (err as Error).message },
-        'dead-lettering request',
-      );
-      ch.nack(msg, false, false); // to psf.dlx: a request nobody can read must not loop
+      this.#deadLetter(ch, msg, err);
       return;
     }
     const replyTo = msg.properties.replyTo as string | undefined;
@@ -181,6 +203,65 @@ export class Classifier {
       this.#log.info({ ...log, event: 'classified', outcome, ms: Date.now() - started });
     } catch (err) {
       // The channel is gone: the broker requeues the unacked request for another try.
+      this.#log.warn({ ...log, event: 'classifier-reply-failed', err: (err as Error).message });
+    }
+  }
+
+  #deadLetter(ch: ConfirmChannel, msg: ConsumeMessage, err: unknown) {
+    this.stats.malformed++;
+    this.#log.warn(
+      { event: 'classifier-bad-request', err: (err as Error).message },
+      'dead-lettering request',
+    );
+    ch.nack(msg, false, false); // to psf.dlx: a request nobody can read must not loop
+  }
+
+  async #learn(ch: ConfirmChannel, msg: ConsumeMessage): Promise<void> {
+    let req: LearnRequest;
+    try {
+      // Learning changes every later verdict: beyond the trusted publishers, only the owner of
+      // this classifier's broker account may ask, never any user who can publish to the queue.
+      const publisher = msg.properties.userId as string | undefined;
+      const allowed = [this.#conn.username, ...(this.#opts.trustedPublishers ?? [])];
+      if (publisher === undefined || !allowed.includes(publisher)) {
+        throw new PsfError(
+          'BAD_REQUEST',
+          `learn request from untrusted publisher ${JSON.stringify(publisher)}`,
+        );
+      }
+      req = decodeLearnRequest(msg);
+    } catch (err) {
+      this.#deadLetter(ch, msg, err);
+      return;
+    }
+    const started = Date.now();
+    const log = { id: req.id, queue: this.#opts.queue, label: req.label, owner: req.owner };
+    const learn = this.#opts.learn;
+    let reply: ReturnType<typeof encodeLearnResult>;
+    let outcome = 'learnt';
+    if (!learn) {
+      reply = encodeClassifierError('this classifier does not learn', req.id);
+      outcome = 'unsupported';
+    } else {
+      try {
+        const learnt = await learn(learnMail(req), req.label, req.owner);
+        reply = encodeLearnResult({ owner: req.owner, ...learnt, v: 1, label: req.label }, req.id);
+      } catch (err) {
+        const message = `learning failed: ${(err as Error)?.message ?? String(err)}`;
+        this.#log.error({ ...log, event: 'classifier-learn-error', err: message }, 'learning failed');
+        reply = encodeClassifierError(message, req.id);
+        outcome = 'error';
+      }
+    }
+    const replyTo = msg.properties.replyTo as string | undefined;
+    try {
+      if (replyTo) await publishConfirmed(ch, replyTo, reply);
+      ch.ack(msg);
+      if (outcome === 'learnt') this.stats.learnt++;
+      else this.stats.failed++;
+      this.#log.info({ ...log, event: 'learn-answered', outcome, ms: Date.now() - started });
+    } catch (err) {
+      // As for scans: the unacked request comes back (and is learnt again, which only adds weight).
       this.#log.warn({ ...log, event: 'classifier-reply-failed', err: (err as Error).message });
     }
   }

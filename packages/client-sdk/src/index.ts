@@ -17,9 +17,11 @@
  * ```
  */
 
-export type { Verdict, VerdictAction } from '@psf/protocol';
-export type { ClassifierOptions, ClassifierStats, Handler } from './classifier.js';
+export type { LearnLabel, LearnOutcome, LearnResult, Verdict, VerdictAction } from '@psf/protocol';
+export type { ClassifierOptions, ClassifierStats, Handler, Learner } from './classifier.js';
 export { Classifier, startClassifier } from './classifier.js';
 export type { ClientSession, ConnectOptions } from './login.js';
 export { connect } from './login.js';
 export type { Mail } from './mail.js';
+export type { SendLearnOptions } from './send-learn.js';
+export { sendLearn } from './send-learn.js';

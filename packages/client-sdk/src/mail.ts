@@ -1,4 +1,4 @@
-import type { ScanEnvelope, ScanRequest } from '@psf/protocol';
+import type { LearnRequest, ScanEnvelope, ScanRequest } from '@psf/protocol';
 import { type ParsedMail, simpleParser } from 'mailparser';
 
 /** One mail to classify, as a handler sees it. */
@@ -32,4 +32,16 @@ export function toMail(req: ScanRequest): Mail {
       return parsed;
     },
   };
+}
+
+/** The mail of a learn request: it comes without envelope and without deadline. */
+export function learnMail(req: LearnRequest): Mail {
+  return toMail({
+    id: req.id,
+    envelope: { mailFrom: '', rcpt: [] },
+    size: req.mail.length,
+    truncated: false,
+    deadline: Number.POSITIVE_INFINITY,
+    mail: req.mail,
+  });
 }

@@ -1,10 +1,25 @@
 #!/usr/bin/env node
-import { VERDICT_ACTIONS, type VerdictAction } from '@psf/protocol';
-import { Command, Option } from 'commander';
+import { buffer } from 'node:stream/consumers';
+import { isPsfError, VERDICT_ACTIONS, type VerdictAction } from '@psf/protocol';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { startClassifier } from './classifier.js';
+import { sendLearn } from './send-learn.js';
 
 // psf-client recv: the seed's recvmq, for people debugging mail: consume a queue, print what
 // arrives, answer every request with the chosen verdict.
+// psf-client learn: an owner's correction, as sa-learn --spam/--ham, to a classifier anywhere.
+
+/** sysexits: the classifier refused the mail; no such queue or publish refused; no answer in time. */
+const EX_DATAERR = 65;
+const EX_UNAVAILABLE = 69;
+const EX_TEMPFAIL = 75;
+const DEFAULT_URL = 'amqp://guest:guest@127.0.0.1:5672/psf';
+
+function milliseconds(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > 600_000) throw new InvalidArgumentError('1 to 600000 ms');
+  return n;
+}
 const program = new Command()
   .name('psf-client')
   .description(
@@ -23,7 +38,7 @@ program
       done = r;
     });
     const classifier = await startClassifier({
-      url: process.env.PSF_AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672/psf',
+      url: process.env.PSF_AMQP_URL ?? DEFAULT_URL,
       queue,
       concurrency: 1,
       handler: (mail) => {
@@ -49,4 +64,36 @@ program
     await finished;
     await classifier.close();
   });
+program
+  .command('learn <queue>')
+  .description(
+    'teach the classifier consuming <queue> that the mail on stdin is spam or ham; prints what it did (JSON).\nExit: 0 learnt, 65 refused (the classifier does not learn, or failed on this mail), 69 no such queue (or the broker refused the publish), 75 no answer in time',
+  )
+  .addOption(new Option('--spam', 'learn it as spam').conflicts('ham'))
+  .addOption(new Option('--ham', 'learn it as ham').conflicts('spam'))
+  .option('--owner <owner>', 'whose model learns (default: the owner of a psf.user.<owner> queue)')
+  .option('--timeout <ms>', 'how long to wait for the answer', milliseconds, 30_000)
+  .action(async (queue: string, opts: { spam?: boolean; ham?: boolean; owner?: string; timeout: number }) => {
+    if (!opts.spam && !opts.ham) program.error('psf-client learn: say --spam or --ham');
+    try {
+      const result = await sendLearn({
+        url: process.env.PSF_AMQP_URL ?? DEFAULT_URL,
+        queue,
+        label: opts.spam ? 'spam' : 'ham',
+        mail: await buffer(process.stdin),
+        ...(opts.owner ? { owner: opts.owner } : {}),
+        timeoutMs: opts.timeout,
+      });
+      console.log(JSON.stringify(result));
+    } catch (err) {
+      console.error(`psf-client: ${(err as Error).message}`);
+      process.exitCode =
+        isPsfError(err, 'CLASSIFIER_FAILED') || isPsfError(err, 'BAD_REQUEST')
+          ? EX_DATAERR
+          : isPsfError(err, 'PUBLISH_REFUSED')
+            ? EX_UNAVAILABLE
+            : EX_TEMPFAIL;
+    }
+  });
+
 await program.parseAsync();

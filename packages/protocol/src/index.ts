@@ -13,6 +13,16 @@ export type { PsfErrorCode, PsfErrorOptions } from './errors.js';
 export { isPsfError, PsfError } from './errors.js';
 export type { DeadEvent, MailEvent, MarkEvent, PsfEvent } from './events.js';
 export { decodeEvents, encodeEvents, eventSchema } from './events.js';
+export type { LearnLabel, LearnOutcome, LearnRequest, LearnResult } from './learn.js';
+export {
+  decodeLearnRequest,
+  decodeLearnResult,
+  encodeLearnRequest,
+  encodeLearnResult,
+  LEARN_LABELS,
+  learnOutcomeSchema,
+  MAX_LEARN_BYTES,
+} from './learn.js';
 export {
   CLASSIFIER_ERROR_TYPE,
   DEAD_LETTER_EXCHANGE,
@@ -24,8 +34,12 @@ export {
   EVENT_TYPE,
   EVENTS_STREAM,
   isValidOwner,
+  LEARN_REQUEST_TYPE,
+  LEARN_RESULT_TYPE,
+  LearnHeader,
   MailHeader,
   OWNED_HEADER_PREFIXES,
+  ownerOfQueue,
   QUARANTINE_QUEUE_PREFIX,
   QUARANTINED_TYPE,
   QuarantineHeader,

@@ -1,9 +1,15 @@
 import { describe, expect, it } from 'vitest';
-import { isValidOwner, userQueue } from './names.js';
+import { isValidOwner, ownerOfQueue, userQueue } from './names.js';
 
 describe('names', () => {
   it('builds personal queue names', () => {
     expect(userQueue('alice@example.org')).toBe('psf.user.alice@example.org');
+  });
+
+  it('reads the owner back from a personal queue only', () => {
+    expect(ownerOfQueue(userQueue('alice@example.org'))).toBe('alice@example.org');
+    expect(ownerOfQueue('psf.user.')).toBeUndefined();
+    expect(ownerOfQueue('psf.default')).toBeUndefined();
   });
 
   it('accepts addresses and refuses empty, spaced, control-character and over-long owners', () => {

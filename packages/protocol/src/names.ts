@@ -36,6 +36,11 @@ export const VERDICT_TYPE = 'psf.verdict.v1';
 /** AMQP `type` of a reply that says the classifier failed on this mail (JSON `{ v, error }`). */
 export const CLASSIFIER_ERROR_TYPE = 'psf.error.v1';
 
+/** AMQP `type` of a learn request: an owner's correction (body: the raw mail, see learn.ts). */
+export const LEARN_REQUEST_TYPE = 'psf.learn.v1';
+/** AMQP `type` of the reply saying what learning did (JSON). */
+export const LEARN_RESULT_TYPE = 'psf.learned.v1';
+
 /** AMQP headers of a scan request (the envelope travels beside the raw mail). */
 export const RequestHeader = {
   mailFrom: 'psf-mail-from',
@@ -57,6 +62,14 @@ export const QuarantineHeader = {
   clientAddr: 'psf-client-addr',
   helo: 'psf-helo',
   queueId: 'psf-queue-id',
+} as const;
+
+/** AMQP headers of a learn request. */
+export const LearnHeader = {
+  /** `spam` or `ham`. */
+  label: 'psf-learn-label',
+  /** Whose model learns: a classifier such as psf.default's keeps one per owner. */
+  owner: 'psf-owner',
 } as const;
 
 /** AMQP `type` of a message in psf.events (body: a JSON array of events, see events.ts). */
@@ -94,6 +107,13 @@ export function isValidOwner(owner: string): boolean {
 /** The personal queue of a mailbox owner: `psf.user.<owner>`. */
 export function userQueue(owner: string): string {
   return USER_QUEUE_PREFIX + owner;
+}
+
+/** The owner of a personal queue `psf.user.<owner>`; undefined for any other queue. */
+export function ownerOfQueue(queue: string): string | undefined {
+  return queue.startsWith(USER_QUEUE_PREFIX) && queue.length > USER_QUEUE_PREFIX.length
+    ? queue.slice(USER_QUEUE_PREFIX.length)
+    : undefined;
 }
 
 /** The quarantine queue of a mailbox owner: `psf.quarantine.<owner>`. */
