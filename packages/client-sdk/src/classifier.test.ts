@@ -80,7 +80,7 @@ describe('Classifier', () => {
     expect(seen?.subject).toBe('Cheap pills');
     expect(seen?.mail.raw.toString()).toBe(RAW);
     expect(seen?.mail.envelope).toMatchObject({ mailFrom: 'bob@example.net', clientAddr: '192.0.2.9' });
-    // Counted once the reply is confirmed, which may be just after the caller has it.
+    // Counted once the reply is sent, which may be just after the caller has it.
     await vi.waitFor(() => expect(c.stats.answered).toBe(1));
     await c.close();
   });

@@ -13,7 +13,7 @@ import {
   PsfError,
   type Verdict,
 } from '@psf/protocol';
-import type { Channel, ChannelModel, ConfirmChannel, ConsumeMessage } from 'amqplib';
+import type { Channel, ChannelModel, ConsumeMessage } from 'amqplib';
 import { learnMail, type Mail, toMail } from './mail.js';
 
 /** Decides about one mail. Throwing is fine: the gateway is told at once and applies its policy. */
@@ -76,7 +76,7 @@ export interface ClassifierStats {
 
 /**
  * Consumes scan requests and answers each with the handler's verdict. A request is acknowledged
- * only after its reply is confirmed by the broker, so a crash means redelivery, not a lost mail.
+ * after its reply, on the same channel, so a crash means redelivery, not a lost mail.
  */
 export class Classifier {
   readonly stats: ClassifierStats = { answered: 0, failed: 0, learnt: 0, expired: 0, malformed: 0 };
@@ -84,7 +84,7 @@ export class Classifier {
   readonly #opts: ClassifierOptions;
   readonly #log: Logger;
   readonly #inFlight = new Set<Promise<void>>();
-  #channel: ConfirmChannel | undefined;
+  #channel: Channel | undefined;
   #consumerTag: string | undefined;
   #closed = false;
 
@@ -130,7 +130,7 @@ export class Classifier {
   }
 
   async #consume(model: ChannelModel) {
-    const ch = await model.createConfirmChannel();
+    const ch = await model.createChannel();
     ch.on('error', (err: Error) => this.#log.warn({ event: 'classifier-channel-error', err: err.message }));
     ch.on('close', () => {
       if (this.#channel === ch) {
@@ -149,7 +149,7 @@ export class Classifier {
     this.#consumerTag = consumerTag;
   }
 
-  async #handle(ch: ConfirmChannel, msg: ConsumeMessage): Promise<void> {
+  async #handle(ch: Channel, msg: ConsumeMessage): Promise<void> {
     let mail: Mail;
     try {
       const publisher = msg.properties.userId as string | undefined;
@@ -197,8 +197,7 @@ export class Classifier {
       outcome = 'error';
     }
     try {
-      await publishConfirmed(ch, replyTo, reply);
-      ch.ack(msg);
+      replyAndAck(ch, msg, replyTo, reply);
       if (outcome !== 'error') this.stats.answered++;
       this.#log.info({ ...log, event: 'classified', outcome, ms: Date.now() - started });
     } catch (err) {
@@ -207,7 +206,7 @@ export class Classifier {
     }
   }
 
-  #deadLetter(ch: ConfirmChannel, msg: ConsumeMessage, err: unknown) {
+  #deadLetter(ch: Channel, msg: ConsumeMessage, err: unknown) {
     this.stats.malformed++;
     this.#log.warn(
       { event: 'classifier-bad-request', err: (err as Error).message },
@@ -216,7 +215,7 @@ export class Classifier {
     ch.nack(msg, false, false); // to psf.dlx: a request nobody can read must not loop
   }
 
-  async #learn(ch: ConfirmChannel, msg: ConsumeMessage): Promise<void> {
+  async #learn(ch: Channel, msg: ConsumeMessage): Promise<void> {
     let req: LearnRequest;
     try {
       // Learning changes every later verdict: beyond the trusted publishers, only the owner of
@@ -255,8 +254,7 @@ export class Classifier {
     }
     const replyTo = msg.properties.replyTo as string | undefined;
     try {
-      if (replyTo) await publishConfirmed(ch, replyTo, reply);
-      ch.ack(msg);
+      replyAndAck(ch, msg, replyTo, reply);
       if (outcome === 'learnt') this.stats.learnt++;
       else this.stats.failed++;
       this.#log.info({ ...log, event: 'learn-answered', outcome, ms: Date.now() - started });
@@ -290,14 +288,21 @@ function withDeadline<T>(work: Promise<T>, deadline: number): Promise<T> {
   return Promise.race([work, late]).finally(() => clearTimeout(timer));
 }
 
-function publishConfirmed(
-  ch: Channel & ConfirmChannel,
-  replyTo: string,
+/**
+ * The reply, then the ack, on one channel: RabbitMQ takes a channel's frames in order, so a
+ * request is acknowledged only after its reply was routed, and a crash before both arrived means
+ * redelivery, not a lost verdict. A publisher confirm would add a round trip and a wake-up per
+ * mail and promise no more (it confirms routing either way, not the gateway's receipt).
+ * Throws when the channel is gone: the broker then requeues the request.
+ */
+function replyAndAck(
+  ch: Channel,
+  msg: ConsumeMessage,
+  replyTo: string | undefined,
   reply: { content: Buffer; properties: Record<string, unknown> },
-): Promise<void> {
-  return new Promise((resolve, reject) => {
-    ch.publish('', replyTo, reply.content, reply.properties, (err) => (err ? reject(err) : resolve()));
-  });
+): void {
+  if (replyTo) ch.publish('', replyTo, reply.content, reply.properties);
+  ch.ack(msg);
 }
 
 /** Starts a classifier: `await startClassifier({ url, queue, handler })`. */
