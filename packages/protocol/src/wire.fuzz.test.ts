@@ -1,8 +1,12 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { PsfError } from './errors.js';
+import { decodeLearnRequest, decodeLearnResult } from './learn.js';
 import {
   CLASSIFIER_ERROR_TYPE,
+  LEARN_REQUEST_TYPE,
+  LEARN_RESULT_TYPE,
+  LearnHeader,
   QUARANTINED_TYPE,
   QuarantineHeader,
   RequestHeader,
@@ -131,6 +135,44 @@ describe('decoders never throw anything but PsfError', () => {
         PsfError,
       );
     }
+  });
+
+  it('decodeLearnRequest, on any properties and headers', () => {
+    fc.assert(
+      fc.property(
+        bytes,
+        fc.option(fc.oneof(fc.constant(LEARN_REQUEST_TYPE), fc.string())),
+        fc.option(fc.string()),
+        fc.option(headers(Object.values(LearnHeader))),
+        (content, type, correlationId, h) =>
+          onlyPsfError(() =>
+            decodeLearnRequest({
+              content,
+              properties: {
+                type: type ?? undefined,
+                correlationId: correlationId ?? undefined,
+                headers: h ?? undefined,
+              },
+            }),
+          ),
+      ),
+      RUNS,
+    );
+  });
+
+  it('decodeLearnResult, on any bytes and any JSON, as a result or an error reply', () => {
+    const content = fc.oneof(
+      bytes,
+      json.map((s) => Buffer.from(s)),
+      fc.json().map((s) => Buffer.from(`{"v":1,"label":"spam","members":${s}}`)),
+    );
+    const type = fc.oneof(fc.constantFrom(LEARN_RESULT_TYPE, CLASSIFIER_ERROR_TYPE), fc.string());
+    fc.assert(
+      fc.property(content, type, (c, t) =>
+        onlyPsfError(() => decodeLearnResult({ content: c, properties: { type: t } })),
+      ),
+      RUNS,
+    );
   });
 
   it('decodeQuarantined, on any properties and headers', () => {
