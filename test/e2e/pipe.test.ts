@@ -1,7 +1,10 @@
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { readEvents } from '@psf/broker';
+import type { MailEvent } from '@psf/protocol';
 import { openSmtp, sendMail, startPostfix, startSink, startTcpProxy, writeNodeCommand } from '@psf/testkit';
+import amqp from 'amqplib';
 import { describe, expect, it, vi } from 'vitest';
 import { type ChainOptions, HAM, header, startChain } from './chain.js';
 
@@ -65,6 +68,17 @@ describe('through a real Postfix (pipe content filter, psf-pipe)', () => {
     await t.pf.waitForLog(
       /to=<alice@example\.org>, relay=psffilter, .*status=sent \(delivered via psffilter service\)/,
       5000,
+    );
+    // `psf stats` counts pipe-mode mail too: each psf-pipe had its event in psf.events before it exited.
+    const conn = await amqp.connect(t.chain.vhost.url);
+    const events: MailEvent[] = [];
+    await readEvents(conn, { onEvent: (e) => (e.kind === 'mail' ? events.push(e) : undefined) });
+    await conn.close();
+    expect(events.map((e) => [e.owner, e.from, e.rcpt, e.status]).sort()).toEqual(
+      [
+        ['alice@example.org', base.from, ['alice@example.org'], 'clean'],
+        ['alice@example.org', base.from, ['alice@example.org'], 'spam'],
+      ].sort(),
     );
   });
 

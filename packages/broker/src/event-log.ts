@@ -27,6 +27,7 @@ export class EventPublisher {
   #batch: PsfEvent[] = [];
   #timer: NodeJS.Timeout | undefined;
   #channel: Channel | undefined;
+  #opening: Promise<void> | undefined;
   #closed = false;
   dropped = 0;
 
@@ -35,10 +36,11 @@ export class EventPublisher {
     this.#log = options.logger ?? silentLogger;
     this.#flushMs = options.flushMs ?? 100;
     this.#maxBatch = options.maxBatch ?? 500;
-    const open = (model: ChannelModel) =>
-      this.#open(model).catch((err: Error) =>
+    const open = (model: ChannelModel) => {
+      this.#opening = this.#open(model).catch((err: Error) =>
         this.#log.warn({ event: 'events-failed', err: err.message }, 'cannot publish to psf.events'),
       );
+    };
     this.#conn.on('connect', open);
     if (this.#conn.model) void open(this.#conn.model);
   }
@@ -79,7 +81,9 @@ export class EventPublisher {
     }
   }
 
+  /** Publishes what waits and closes the channel: once it resolves, the broker has the events. */
   async close(): Promise<void> {
+    await this.#opening; // a channel on its way takes the last batch (a short-lived psf-pipe's)
     this.flush();
     this.#closed = true;
     await this.#channel?.close().catch(() => {});

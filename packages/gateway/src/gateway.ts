@@ -16,6 +16,7 @@ import { isPsfError, PsfError } from '@psf/protocol';
 import { SMTPServer, type SMTPServerDataStream, type SMTPServerSession } from 'smtp-server';
 import { messageId } from './header-block.js';
 import { MailBody, type SpoolOptions } from './mail-body.js';
+import { mailEvents } from './mail-events.js';
 import { createMailFilter, type MailFilter } from './mail-filter.js';
 import { addressOf, GatewayMetrics, serveMetrics } from './metrics.js';
 import type { OwnerMap } from './owners.js';
@@ -338,26 +339,12 @@ export class Gateway {
       const counts = { copies, discarded: discarded.length, quarantined: quarantined.length };
       const logged = owners.map(({ rcpt: _, ...o }) => o);
       const summary = { ...line, owners: logged, ...counts, ms: Date.now() - started };
-      const at = Date.now();
       for (const o of owners) {
         this.metrics.recipients.inc({ owner: o.owner, status: o.status }, o.rcpt.length);
         this.metrics.classifySeconds.observe(o.ms / 1000);
-        this.#events?.publish({
-          v: 1,
-          kind: 'mail',
-          at,
-          id,
-          ...(line.queueId ? { queueId: line.queueId } : {}),
-          ...(line.messageId ? { messageId: line.messageId } : {}),
-          owner: o.owner,
-          from: mailFrom,
-          rcpt: o.rcpt,
-          status: o.status,
-          ...(o.score === undefined ? {} : { score: o.score }),
-          classifyMs: o.ms,
-          size: body.size,
-        });
       }
+      const facts = { id, queueId: line.queueId, messageId: line.messageId, from: mailFrom, size: body.size };
+      for (const event of mailEvents(facts, owners)) this.#events?.publish(event);
       this.#record(!this.#lmtp || failed.size === 0 ? 'ok' : 'partial', body.size, started);
       if (!this.#lmtp) {
         this.#log.info({ ...summary, outcome: 'ok' }, 'mail settled');

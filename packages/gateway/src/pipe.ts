@@ -1,9 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import type { Readable } from 'node:stream';
-import { BrokerConnection, RpcClient, topologySetup } from '@psf/broker';
+import { BrokerConnection, EventPublisher, RpcClient, topologySetup } from '@psf/broker';
 import { isPsfError } from '@psf/protocol';
 import type { GatewayOptions } from './gateway.js';
+import { messageId } from './header-block.js';
 import { MailBody } from './mail-body.js';
+import { mailEvents } from './mail-events.js';
 import { createMailFilter } from './mail-filter.js';
 import { Reinjector } from './reinjector.js';
 
@@ -26,6 +28,7 @@ export interface PipeOptions
     | 'quarantine'
     | 'replyMode'
     | 'spool'
+    | 'events'
     | 'logger'
   > {
   /** The mail as pipe(8) writes it (stdin). */
@@ -64,6 +67,7 @@ export async function runPipe(options: PipeOptions): Promise<number> {
   const timeoutMs = options.timeoutMs ?? 10_000;
   let connection: BrokerConnection | undefined;
   let rpc: RpcClient | undefined;
+  let events: EventPublisher | undefined;
   let reinjector: Reinjector | undefined;
   let body: MailBody | undefined;
   try {
@@ -79,6 +83,8 @@ export async function runPipe(options: PipeOptions): Promise<number> {
       ...(options.logger ? { logger: options.logger } : {}),
       setup: topologySetup({ queueType: options.queueType ?? 'classic' }),
     });
+    if (options.events !== false)
+      events = new EventPublisher({ connection, ...(options.logger ? { logger: options.logger } : {}) });
     rpc = new RpcClient({
       connection,
       ...(options.replyMode ? { replyMode: options.replyMode } : {}),
@@ -95,7 +101,15 @@ export async function runPipe(options: PipeOptions): Promise<number> {
     const quarantine = options.quarantine === false ? false : { ...options.quarantine, queueType };
     const filter = createMailFilter(connection, rpc, reinjector, { ...options, quarantine });
     // The real client is not known here: Postfix passes only the envelope to a pipe command.
-    await filter.process({ id, mailFrom: options.mailFrom, rcpt: options.rcpt, body, xforward: {} });
+    const { owners } = await filter.process({
+      id,
+      mailFrom: options.mailFrom,
+      rcpt: options.rcpt,
+      body,
+      xforward: {},
+    });
+    const facts = { id, messageId: messageId(body.head), from: options.mailFrom, size: body.size };
+    for (const event of mailEvents(facts, owners)) events?.publish(event);
     return 0;
   } catch (err) {
     const code = exitCodeOf(err);
@@ -103,6 +117,7 @@ export async function runPipe(options: PipeOptions): Promise<number> {
     (options.errorOutput ?? process.stderr).write(failureLine(code, `${id}: ${reason}`));
     return code;
   } finally {
+    await events?.close(); // statistics only: a lost batch never changes the exit code
     await rpc?.close();
     await reinjector?.close();
     await connection?.close();
