@@ -2,8 +2,9 @@
 // deterministic split of it. Within each folder, files are ranked by SHA-256("psf-split-v1:" +
 // folder + "/" + file name); the first 70% are the train part, the rest the test part. Within the
 // train part a second rank (salt "psf-fold-v1:") deals the mails into 4 folds, for tuning by
-// cross-validation on the train part only. Ranks depend only on the file names, so the split is the same on every machine and in
-// every directory order.
+// cross-validation on the train part only; dealFolds() deals other fold counts and repeats. Ranks
+// depend only on the file names, so the split is the same on every machine and in every directory
+// order.
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -47,23 +48,40 @@ export function loadCorpus(perFolder = Number.POSITIVE_INFINITY): CorpusMail[] {
       .sort((a, b) => (a.r < b.r ? -1 : 1))
       .slice(0, perFolder);
     const nTrain = Math.floor(files.length * TRAIN_SHARE);
-    const folds = new Map(
-      files
-        .slice(0, nTrain)
-        .map((f) => ({ file: f.file, r: rank('psf-fold-v1:', `${folder}/${f.file}`) }))
-        .sort((a, b) => (a.r < b.r ? -1 : 1))
-        .map((f, i) => [f.file, i % FOLDS]),
-    );
     files.forEach(({ file }, i) => {
       out.push({
         folder,
         file,
         label: folder.startsWith('spam') ? 'spam' : 'ham',
         part: i < nTrain ? 'train' : 'test',
-        fold: folds.get(file) ?? -1,
+        fold: -1,
         raw: stripMboxFrom(readFileSync(join(root, folder, file))),
       });
     });
   }
+  const train = out.filter((m) => m.part === 'train');
+  dealFolds(train, FOLDS).forEach((fold, i) => {
+    (train[i] as CorpusMail).fold = fold;
+  });
   return out;
+}
+
+/**
+ * Deals mails into k folds, each folder in turn (so every fold holds its share of each folder), by
+ * SHA-256 of the file name: repeat 0 is the "psf-fold-v1:" rank (the `fold` of train mails for
+ * k = 4), repeat r > 0 a fresh rank ("psf-fold-v1:r<r>:") for repeated cross-validation.
+ */
+export function dealFolds(mails: readonly CorpusMail[], k: number, repeat = 0): number[] {
+  const salt = repeat === 0 ? 'psf-fold-v1:' : `psf-fold-v1:r${repeat}:`;
+  const folds = new Array<number>(mails.length).fill(-1);
+  const dealt = new Map<Folder, number>();
+  mails
+    .map((m, i) => ({ i, folder: m.folder, r: rank(salt, `${m.folder}/${m.file}`) }))
+    .sort((a, b) => (a.r < b.r ? -1 : 1))
+    .forEach(({ i, folder }) => {
+      const j = dealt.get(folder) ?? 0;
+      dealt.set(folder, j + 1);
+      folds[i] = j % k;
+    });
+  return folds;
 }

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { assertTopology, assertUserQueue, BrokerConnection, RpcClient } from '@psf/broker';
-import { BayesStore, GLOBAL_MODEL, OWNERS_DIR, rawMail } from '@psf/classifiers';
+import { BayesStore, DEFAULT_TAG_AT, GLOBAL_MODEL, OWNERS_DIR, rawMail } from '@psf/classifiers';
 import { DEFAULT_QUEUE, type ScanRequest, userQueue } from '@psf/protocol';
 import { createVhost, type Vhost } from '@psf/testkit';
 import amqp from 'amqplib';
@@ -135,14 +135,14 @@ describe('learn as spam/ham over the broker', () => {
     expect(spam.code).toBe(0);
     expect(spam.result).toMatchObject({ v: 1, label: 'spam', owner: 'alice@example.org' });
     expect(spam.result?.before).toBeLessThan(0.5);
-    expect(spam.result?.after).toBeGreaterThanOrEqual(0.99);
+    expect(spam.result?.after).toBeGreaterThanOrEqual(DEFAULT_TAG_AT);
     expect(await scan('alice@example.org', NEWSLETTER)).toBe('tag');
 
     expect(await scan('alice@example.org', RAFFLE)).toBe('tag');
     const ham = await learn(['--ham', queue], RAFFLE);
     expect(ham.code).toBe(0);
     expect(ham.result).toMatchObject({ label: 'ham', owner: 'alice@example.org' });
-    expect(ham.result?.after).toBeLessThan(0.99);
+    expect(ham.result?.after).toBeLessThan(DEFAULT_TAG_AT);
     expect(await scan('alice@example.org', RAFFLE)).toBe('accept');
 
     expect(await readdir(join(models, OWNERS_DIR))).toEqual(['alice%40example.org.psfbayes']);

@@ -3,10 +3,12 @@ import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { crc32 } from 'node:zlib';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { BayesModel } from './model.js';
 import { BayesModelError, decodeModel, encodeModel, loadModel, saveModel } from './model-file.js';
 import { openBayes } from './store.js';
+import { TOKENIZER_VERSION } from './tokenizer.js';
 
 const cli = fileURLToPath(new URL('../../dist/bayes/cli.js', import.meta.url));
 
@@ -52,9 +54,9 @@ describe('model file', () => {
     const good = encodeModel(sample());
     await writeFile(file, '{"not":"a model"}');
     expect(await problemOf(loadModel(file))).toBe('not-a-model');
-    const v2 = Buffer.from(good);
-    v2.writeUInt32LE(2, 8);
-    await writeFile(file, v2);
+    const v3 = Buffer.from(good);
+    v3.writeUInt32LE(3, 8);
+    await writeFile(file, v3);
     expect(await problemOf(loadModel(file))).toBe('version');
     const flipped = Buffer.from(good);
     flipped[40] = (flipped[40] ?? 0) ^ 0xff;
@@ -62,6 +64,36 @@ describe('model file', () => {
     expect(await problemOf(loadModel(file))).toBe('corrupt');
     await writeFile(file, good.subarray(0, good.length - 4));
     expect(await problemOf(loadModel(file))).toBe('corrupt');
+  });
+
+  it('refuses a model of another tokenizer version, telling to retrain', async () => {
+    const file = join(dir, 'm.psfbayes');
+    const other = encodeModel(sample());
+    expect(other.readUInt32LE(32)).toBe(TOKENIZER_VERSION);
+    other.writeUInt32LE(TOKENIZER_VERSION + 1, 32);
+    other.writeUInt32LE(crc32(other.subarray(16)), 12);
+    await writeFile(file, other);
+    const err = await loadModel(file).catch((e: unknown) => e);
+    expect(err).toMatchObject({ problem: 'tokenizer', code: 'CONFIG' });
+    expect((err as Error).message).toMatch(
+      new RegExp(
+        `tokenizer version ${TOKENIZER_VERSION + 1}, .* version ${TOKENIZER_VERSION}: retrain it \\(psf-bayes train\\)`,
+      ),
+    );
+  });
+
+  it('takes a format-1 file (no tokenizer version) as made by tokenizer version 1', async () => {
+    // Format 1: the same fields without the tokenizer version, tokens at offset 32.
+    const v2 = encodeModel(sample());
+    const v1 = Buffer.concat([v2.subarray(0, 32), v2.subarray(36)]);
+    v1.writeUInt32LE(1, 8);
+    v1.writeUInt32LE(crc32(v1.subarray(16)), 12);
+    if (TOKENIZER_VERSION === 1) {
+      const back = decodeModel(v1, 'v1');
+      expect([...back.entries()].sort()).toEqual([...sample().entries()].sort());
+    } else {
+      expect(await problemOf(Promise.resolve().then(() => decodeModel(v1, 'v1')))).toBe('tokenizer');
+    }
   });
 
   it('a corrupt global model fails openBayes with a typed error, and the CLI with exit 78', async () => {

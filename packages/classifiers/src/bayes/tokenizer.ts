@@ -1,5 +1,11 @@
 import type { AddressObject, ParsedMail } from 'mailparser';
 
+/**
+ * Which tokenizer a model was trained with, saved in its file. Raise it whenever tokenize() would
+ * make other tokens for the same mail: a model of other tokens must be retrained, not misread.
+ */
+export const TOKENIZER_VERSION = 1;
+
 /** Text scanned per mail: enough for any real message, bounded for hostile ones. */
 const MAX_TEXT_CHARS = 200_000;
 /** Distinct tokens kept per mail, in the order found (headers first). */
