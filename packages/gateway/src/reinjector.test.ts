@@ -125,7 +125,6 @@ async function startRaw(
     connections.push(conn);
     let pending = '';
     let inData = false;
-    let bdatLeft: { command: string; left: number } | undefined; // a BDAT's bytes still to come
     const answer = (command: string) => {
       const custom = opts.reply?.(command, conn);
       if (custom === 'close') return socket.destroy();
@@ -141,13 +140,7 @@ async function startRaw(
       conn.chunks.push(chunk.toString('latin1'));
       pending += chunk.toString('latin1');
       for (;;) {
-        if (bdatLeft) {
-          if (pending.length < bdatLeft.left) return;
-          pending = pending.slice(bdatLeft.left);
-          const { command } = bdatLeft;
-          bdatLeft = undefined;
-          answer(command);
-        } else if (inData) {
+        if (inData) {
           const end = pending.indexOf('\r\n.\r\n');
           if (end === -1) return;
           pending = pending.slice(end + 5);
@@ -159,9 +152,7 @@ async function startRaw(
           const command = pending.slice(0, nl);
           pending = pending.slice(nl + 2);
           conn.commands.push(command);
-          const bdat = /^BDAT (\d+)/i.exec(command);
-          if (bdat) bdatLeft = { command, left: Number(bdat[1]) };
-          else answer(command);
+          answer(command);
         }
       }
     });
@@ -409,58 +400,6 @@ describe('Reinjector on the wire', () => {
       'XFORWARD ADDR=192.0.2.7 HELO=client+20example\r\nMAIL FROM:<a@example.org>\r\n' +
         'RCPT TO:<b@example.net>\r\nRCPT TO:<c@example.net>\r\nDATA\r\n',
       'Subject: x\r\n\r\nbare\r\ncr\r\n..dot\r\nend\r\n.\r\n',
-    ]);
-  });
-
-  it('with CHUNKING, sends the envelope of one recipient and the whole message (BDAT LAST, unstuffed) in one segment', async () => {
-    await using raw = await startRaw({ ehlo: ['PIPELINING', 'CHUNKING', 'XFORWARD ADDR'] });
-    await using r = reinjector(raw.port);
-    const message = Buffer.from('Subject: x\n\nbare\rcr\n.dot\nend', 'latin1');
-    await r.send({ mailFrom: 'a@example.org', rcpt: ['b@example.net'] }, message, { addr: '192.0.2.7' });
-    const body = 'Subject: x\r\n\r\nbare\r\ncr\r\n.dot\r\nend\r\n';
-    expect(raw.connections[0]?.chunks.slice(1)).toEqual([
-      'XFORWARD ADDR=192.0.2.7\r\nMAIL FROM:<a@example.org>\r\nRCPT TO:<b@example.net>\r\n' +
-        `BDAT ${body.length} LAST\r\n${body}`,
-    ]);
-    // Two recipients: DATA, so that a refused one stops the mail for both.
-    await r.send({ mailFrom: 'a@example.org', rcpt: ['b@example.net', 'c@example.net'] }, message);
-    expect(raw.connections[0]?.commands.slice(-4)).toEqual([
-      'MAIL FROM:<a@example.org>',
-      'RCPT TO:<b@example.net>',
-      'RCPT TO:<c@example.net>',
-      'DATA',
-    ]);
-  });
-
-  it('with CHUNKING, a refused recipient fails the send, the chunk is refused, the connection is reset and reused', async () => {
-    await using raw = await startRaw({
-      ehlo: ['PIPELINING', 'CHUNKING'],
-      reply: (command) =>
-        command.startsWith('RCPT TO:<nobody@')
-          ? '550 5.1.1 unknown user'
-          : command.startsWith('BDAT') && refusing
-            ? '554 5.5.1 Error: no valid recipients'
-            : undefined,
-    });
-    let refusing = true;
-    await using r = reinjector(raw.port);
-    const err = await failure(
-      r.send({ mailFrom: 'a@example.org', rcpt: ['nobody@example.net'] }, Buffer.from('x\r\n')),
-    );
-    expect(err.code).toBe('REINJECT_REJECTED');
-    expect(err.message).toMatch(/RCPT refused: 550 5\.1\.1 unknown user/);
-    refusing = false;
-    await r.send({ mailFrom: 'a@example.org', rcpt: ['b@example.net'] }, Buffer.from('y\r\n'));
-    expect(raw.connections).toHaveLength(1);
-    expect(raw.connections[0]?.commands).toEqual([
-      'EHLO localhost',
-      'MAIL FROM:<a@example.org>',
-      'RCPT TO:<nobody@example.net>',
-      'BDAT 3 LAST',
-      'RSET',
-      'MAIL FROM:<a@example.org>',
-      'RCPT TO:<b@example.net>',
-      'BDAT 3 LAST',
     ]);
   });
 

@@ -141,7 +141,6 @@ function xforwardCommands(xforward: XForward, supported: ReadonlySet<string>): s
 /** One SMTP connection: a reply reader and the transaction, nothing about pooling. */
 class Connection {
   pipelining = false;
-  chunking = false;
   eightBitMime = false;
   smtpUtf8 = false;
   dsn = false;
@@ -199,7 +198,6 @@ class Connection {
     for (const line of ehlo.text.split('\n').slice(1)) {
       const [keyword, ...params] = line.slice(4).trim().toUpperCase().split(/\s+/);
       if (keyword === 'PIPELINING') this.pipelining = true;
-      else if (keyword === 'CHUNKING') this.chunking = true;
       else if (keyword === '8BITMIME') this.eightBitMime = true;
       else if (keyword === 'SMTPUTF8') this.smtpUtf8 = true;
       else if (keyword === 'DSN') this.dsn = true;
@@ -222,9 +220,6 @@ class Connection {
       `MAIL FROM:<${tx.envelope.mailFrom}>${params}${dsn ? mailParams(dsn) : ''}`,
       ...tx.envelope.rcpt.map((rcpt) => `RCPT TO:<${rcpt}>${dsn ? rcptParams(dsn, rcpt) : ''}`),
     ];
-    if (this.pipelining && this.chunking && Buffer.isBuffer(tx.data) && tx.envelope.rcpt.length === 1) {
-      return this.transactChunk(envelope, xforward.length, tx.data, tx.signal);
-    }
     if (this.pipelining) this.write(`${envelope.join('\r\n')}\r\nDATA\r\n`);
     let failed: PsfError | undefined;
     for (const [i, command] of envelope.entries()) {
@@ -269,39 +264,6 @@ class Connection {
     const final = await this.read();
     if (final.code >= 400) throw refused('message', final);
     return final;
-  }
-
-  /**
-   * The envelope and the whole message in one write and one round trip: `BDAT <size> LAST`
-   * (RFC 3030) needs no 354 to wait for and no dot-stuffing. For one recipient only: with more, a
-   * refused one could not stop the copy to the others (DATA is sent only once all are accepted).
-   * With its recipient refused the server refuses the chunk too, so nothing is delivered.
-   */
-  private async transactChunk(
-    envelope: string[],
-    xforwards: number,
-    message: Buffer,
-    signal: AbortSignal | undefined,
-  ): Promise<Reply> {
-    if (signal?.aborted) throw new PsfError('ABORTED', 'client gone: nothing reinjected');
-    const encoder = new SmtpDataEncoder({ dotStuff: false });
-    const body = encoder.encode(message);
-    const end = encoder.endLine();
-    const size = body.length + end.length;
-    this.bodyStarted = true;
-    this.write(Buffer.concat([Buffer.from(`${envelope.join('\r\n')}\r\nBDAT ${size} LAST\r\n`), body, end]));
-    let failed: PsfError | undefined;
-    for (const [i, command] of envelope.entries()) {
-      const reply = await this.read();
-      if (reply.code < 400) continue;
-      if (i < xforwards) this.settings.logger.warn({ reply: reply.text }, 'reinjection XFORWARD refused');
-      else failed ??= refused(command.slice(0, 4), reply);
-    }
-    const final = await this.read();
-    // A server that took the message although it refused a command did deliver it.
-    if (final.code < 400) return final;
-    await this.reset();
-    throw failed ?? refused('message', final);
   }
 
   /** Streams the message as DATA, waiting for the socket to drain: a big mail never sits in memory. */

@@ -105,32 +105,3 @@ describe('SmtpDataEncoder', () => {
     }
   });
 });
-
-describe('SmtpDataEncoder for BDAT (dotStuff: false)', () => {
-  const chunk = (s: string) => {
-    const encoder = new SmtpDataEncoder({ dotStuff: false });
-    return Buffer.concat([encoder.encode(Buffer.from(s, 'latin1')), encoder.endLine()]).toString('latin1');
-  };
-
-  it('makes every line end CRLF, ends the last line, and leaves dots alone', () => {
-    expect(chunk('.a\n..b\r.\r\nx')).toBe('.a\r\n..b\r\n.\r\nx\r\n');
-    expect(chunk('Subject: hi\r\n\r\nbody\r\n')).toBe('Subject: hi\r\n\r\nbody\r\n');
-    expect(chunk('')).toBe('');
-    expect(chunk('a\r')).toBe('a\r\n');
-  });
-
-  it('is DATA without the stuffing and the terminator, on random mixes', () => {
-    let seed = 7;
-    const next = () => {
-      seed = (seed * 1103515245 + 12345) % 2 ** 31;
-      return seed;
-    };
-    const alphabet = ['a', '.', '\r', '\n', '\xff'];
-    for (let round = 0; round < 2000; round++) {
-      let s = '';
-      for (let len = next() % 40; len > 0; len--) s += alphabet[next() % alphabet.length];
-      const body = s.replace(/\r\n|\r|\n/g, '\r\n');
-      expect(chunk(s), JSON.stringify(s)).toBe(body === '' || body.endsWith('\r\n') ? body : `${body}\r\n`);
-    }
-  });
-});

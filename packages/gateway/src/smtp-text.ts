@@ -5,7 +5,6 @@ const CRLF = Buffer.from('\r\n');
 const STUFFED_DOT = Buffer.from('.');
 const END = Buffer.from('.\r\n');
 const CRLF_END = Buffer.from('\r\n.\r\n');
-const NOTHING = Buffer.alloc(0);
 
 /**
  * Turns a mail, chunk by chunk, into its DATA section: every line ending becomes CRLF (a bare CR
@@ -20,12 +19,6 @@ const NOTHING = Buffer.alloc(0);
 export class SmtpDataEncoder {
   #lineStart = true;
   #heldCR = false;
-  readonly #dotStuff: boolean;
-
-  /** `dotStuff: false` for BDAT (RFC 3030), whose chunks are counted, not terminated. */
-  constructor(options: { dotStuff?: boolean } = {}) {
-    this.#dotStuff = options.dotStuff ?? true;
-  }
 
   encode(raw: Buffer): Buffer {
     let start = 0;
@@ -69,7 +62,7 @@ export class SmtpDataEncoder {
     let line = start; // start of the current line (or of the rest of one begun in an earlier chunk)
     let atLineStart = this.#lineStart;
     while (line < n) {
-      if (this.#dotStuff && atLineStart && raw[line] === DOT) {
+      if (atLineStart && raw[line] === DOT) {
         copyUpTo(line, STUFFED_DOT);
         from = line;
       }
@@ -93,15 +86,11 @@ export class SmtpDataEncoder {
 
   /** The bytes that close the data: a pending line end, a final CRLF if needed, `.\r\n`. */
   end(): Buffer {
-    return this.endLine().length ? CRLF_END : END;
-  }
-
-  /** The bytes that close the last line (BDAT's end): a pending line end or CRLF, if needed. */
-  endLine(): Buffer {
-    const open = this.#heldCR || !this.#lineStart;
+    const held = this.#heldCR;
+    const open = !held && !this.#lineStart;
     this.#heldCR = false;
     this.#lineStart = true;
-    return open ? CRLF : NOTHING;
+    return held || open ? CRLF_END : END;
   }
 }
 
