@@ -37,7 +37,7 @@ describe('DeadLetterWatcher', () => {
       // A learn request refused (an untrusted sender) is no dead mail: not reported. It dies
       // first, from the same queue, so it is read before the refused mail.
       const refused = await ch.get('psf.user.picky@example.org');
-      expect(refused && refused.properties.correlationId).toBe('l-1');
+      expect(refused ? refused.properties.correlationId : undefined).toBe('l-1');
       if (refused) ch.nack(refused, false, false);
       const msg = await ch.get('psf.user.picky@example.org');
       if (msg) ch.nack(msg, false, false); // a classifier refusing it

@@ -85,7 +85,10 @@ export class DeadLetterWatcher {
       if (!msg) return;
       // A refused or expired learn request is no mail: its sender was told (or timed out).
       if (msg.properties.type === LEARN_REQUEST_TYPE) {
-        this.#log.info({ event: 'dead-learn-request', id: msg.properties.correlationId }, 'learn request died');
+        this.#log.info(
+          { event: 'dead-learn-request', id: msg.properties.correlationId },
+          'learn request died',
+        );
         ch.ack(msg);
         return;
       }
