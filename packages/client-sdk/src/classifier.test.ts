@@ -13,7 +13,7 @@ import {
 import { createVhost, type Vhost } from '@psf/testkit';
 import amqp, { type Channel, type ChannelModel } from 'amqplib';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { type Classifier, startClassifier } from './classifier.js';
+import { type Classifier, type ClassifierOptions, startClassifier } from './classifier.js';
 import type { Mail } from './mail.js';
 import { sendLearn } from './send-learn.js';
 
@@ -195,6 +195,18 @@ describe('Classifier learning', () => {
     return { times: 2, before: 0.1, after: 0.995 };
   };
 
+  /** A classifier that accepts every mail, on `owner`'s personal queue, with `options` (learn...). */
+  async function startOn(owner: string, options: Partial<ClassifierOptions> = {}) {
+    const queue = await assertUserQueue(ch, owner);
+    const c = await startClassifier({
+      url: vhost.url,
+      queue,
+      handler: () => ({ v: 1, action: 'accept' }),
+      ...options,
+    });
+    return { queue, c };
+  }
+
   async function deadCountAfter(publish: () => void): Promise<number> {
     await ch.purgeQueue(DEAD_QUEUE);
     publish();
@@ -208,13 +220,10 @@ describe('Classifier learning', () => {
 
   it('hands learn requests to learn and scan requests to the handler, on the same queue', async () => {
     learnt.length = 0;
-    const queue = await assertUserQueue(ch, 'jane@example.org');
-    const c = await startClassifier({
-      url: vhost.url,
-      queue,
-      handler: () => ({ v: 1, action: 'accept' }),
+    // The owner's own user (guest here) may learn whatever the trusted publishers.
+    const { queue, c } = await startOn('jane@example.org', {
       learn: learner,
-      trustedPublishers: ['some-gateway'], // the owner's own user (guest here) may learn all the same
+      trustedPublishers: ['some-gateway'],
     });
     const result = await sendLearn({ url: vhost.url, queue, label: 'spam', mail: Buffer.from(RAW) });
     // The owner defaults to the personal queue's.
@@ -234,13 +243,7 @@ describe('Classifier learning', () => {
 
   it('dead-letters learn requests whose publisher is neither trusted nor its own user, even with no trust list', async () => {
     learnt.length = 0;
-    const queue = await assertUserQueue(ch, 'kate@example.org');
-    const c = await startClassifier({
-      url: vhost.url,
-      queue,
-      handler: () => ({ v: 1, action: 'accept' }),
-      learn: learner,
-    });
+    const { queue, c } = await startOn('kate@example.org', { learn: learner });
     // Anyone who may publish to the default exchange can reach this queue; without user_id
     // RabbitMQ vouches for no one.
     const { content, properties } = encodeLearnRequest({
@@ -255,13 +258,7 @@ describe('Classifier learning', () => {
   });
 
   it('dead-letters a malformed learn request from its own user', async () => {
-    const queue = await assertUserQueue(ch, 'liam@example.org');
-    const c = await startClassifier({
-      url: vhost.url,
-      queue,
-      handler: () => ({ v: 1, action: 'accept' }),
-      learn: learner,
-    });
+    const { queue, c } = await startOn('liam@example.org', { learn: learner });
     const { content, properties } = encodeLearnRequest({
       id: 'l-bad',
       label: 'spam',
@@ -275,8 +272,7 @@ describe('Classifier learning', () => {
   });
 
   it('a classifier without learn answers "this classifier does not learn" and acknowledges', async () => {
-    const queue = await assertUserQueue(ch, 'mia@example.org');
-    const c = await startClassifier({ url: vhost.url, queue, handler: () => ({ v: 1, action: 'accept' }) });
+    const { queue, c } = await startOn('mia@example.org');
     const err = await sendLearn({ url: vhost.url, queue, label: 'ham', mail: Buffer.from(RAW) }).catch(
       (e) => e,
     );
@@ -288,11 +284,7 @@ describe('Classifier learning', () => {
   });
 
   it('reports a failing learn to the sender', async () => {
-    const queue = await assertUserQueue(ch, 'noah@example.org');
-    const c = await startClassifier({
-      url: vhost.url,
-      queue,
-      handler: () => ({ v: 1, action: 'accept' }),
+    const { queue, c } = await startOn('noah@example.org', {
       learn: () => {
         throw new Error('no space left on device');
       },

@@ -1,14 +1,8 @@
 import { z } from 'zod';
 import { PsfError } from './errors.js';
-import {
-  CLASSIFIER_ERROR_TYPE,
-  isValidOwner,
-  LEARN_REQUEST_TYPE,
-  LEARN_RESULT_TYPE,
-  LearnHeader,
-} from './names.js';
+import { isValidOwner, LEARN_REQUEST_TYPE, LEARN_RESULT_TYPE, LearnHeader } from './names.js';
 import type { EncodedMessage } from './scan-request.js';
-import { MAX_REPLY_BYTES } from './verdict.js';
+import { replyJson } from './verdict.js';
 import type { WireMessage } from './wire.js';
 
 export const LEARN_LABELS = ['spam', 'ham'] as const;
@@ -129,26 +123,12 @@ export function encodeLearnResult(result: LearnResult, correlationId: string) {
   };
 }
 
-const errorReplySchema = z.object({ v: z.literal(1), error: z.string() });
-
 /**
  * Reads the reply to a learn request. Returns the result, or throws PsfError `CLASSIFIER_FAILED`
  * (the classifier refused or failed: `psf.error.v1`) or `BAD_VERDICT` (not a valid reply).
  */
 export function decodeLearnResult(msg: WireMessage): LearnResult {
-  if (msg.content.length > MAX_REPLY_BYTES) {
-    throw new PsfError('BAD_VERDICT', `reply of ${msg.content.length} bytes exceeds ${MAX_REPLY_BYTES}`);
-  }
-  let json: unknown;
-  try {
-    json = JSON.parse(msg.content.toString('utf8'));
-  } catch (cause) {
-    throw new PsfError('BAD_VERDICT', 'reply is not JSON', { cause });
-  }
-  if (msg.properties.type === CLASSIFIER_ERROR_TYPE) {
-    const parsed = errorReplySchema.safeParse(json);
-    throw new PsfError('CLASSIFIER_FAILED', parsed.success ? parsed.data.error : 'unreadable error reply');
-  }
+  const json = replyJson(msg);
   if (msg.properties.type !== LEARN_RESULT_TYPE) {
     throw new PsfError('BAD_VERDICT', `not a learn result: type ${JSON.stringify(msg.properties.type)}`);
   }

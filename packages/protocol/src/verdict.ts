@@ -59,10 +59,11 @@ export function encodeClassifierError(message: string, correlationId: string) {
 }
 
 /**
- * Reads a reply off the wire. Returns the verdict, or throws PsfError `CLASSIFIER_FAILED`
- * (the classifier said it failed) or `BAD_VERDICT` (anything that is not a valid reply).
+ * The JSON of a classifier's reply (a verdict or a learn result), or throws PsfError
+ * `CLASSIFIER_FAILED` (an error reply: the classifier's text after `prefix`) or `BAD_VERDICT`
+ * (too big, not JSON).
  */
-export function decodeReply(msg: WireMessage): Verdict {
+export function replyJson(msg: WireMessage, prefix = ''): unknown {
   if (msg.content.length > MAX_REPLY_BYTES) {
     throw new PsfError('BAD_VERDICT', `reply of ${msg.content.length} bytes exceeds ${MAX_REPLY_BYTES}`);
   }
@@ -75,7 +76,15 @@ export function decodeReply(msg: WireMessage): Verdict {
   if (msg.properties.type === CLASSIFIER_ERROR_TYPE) {
     const parsed = errorReplySchema.safeParse(json);
     const text = parsed.success ? parsed.data.error : 'unreadable error reply';
-    throw new PsfError('CLASSIFIER_FAILED', `classifier failed: ${text}`);
+    throw new PsfError('CLASSIFIER_FAILED', `${prefix}${text}`);
   }
-  return validateVerdict(json);
+  return json;
+}
+
+/**
+ * Reads a reply off the wire. Returns the verdict, or throws PsfError `CLASSIFIER_FAILED`
+ * (the classifier said it failed) or `BAD_VERDICT` (anything that is not a valid reply).
+ */
+export function decodeReply(msg: WireMessage): Verdict {
+  return validateVerdict(replyJson(msg, 'classifier failed: '));
 }

@@ -16,6 +16,7 @@ import {
 import { decodeQuarantined, encodeQuarantined, type QuarantinedMail } from './quarantined.js';
 import { decodeScanRequest, encodeScanRequest, type ScanRequest } from './scan-request.js';
 import { decodeReply, encodeVerdict, MAX_REPLY_BYTES, VERDICT_ACTIONS, type Verdict } from './verdict.js';
+import type { WireMessage } from './wire.js';
 
 // Whatever arrives off the wire, a decoder answers with a value or a PsfError: anything else would
 // escape the gateway's reply map (or a classifier's ack logic) as an untyped crash.
@@ -86,29 +87,33 @@ const verdict: fc.Arbitrary<Verdict> = fc.record(
   { requiredKeys: ['v', 'action'] },
 );
 
+/** `decode` on any bytes with any type (often `type`), correlation id and headers (often `names`). */
+function decodesAnyRequest(decode: (msg: WireMessage) => unknown, type: string, names: readonly string[]) {
+  fc.assert(
+    fc.property(
+      bytes,
+      fc.option(fc.oneof(fc.constant(type), fc.string())),
+      fc.option(fc.string()),
+      fc.option(headers(names)),
+      (content, t, correlationId, h) =>
+        onlyPsfError(() =>
+          decode({
+            content,
+            properties: {
+              type: t ?? undefined,
+              correlationId: correlationId ?? undefined,
+              headers: h ?? undefined,
+            },
+          }),
+        ),
+    ),
+    RUNS,
+  );
+}
+
 describe('decoders never throw anything but PsfError', () => {
   it('decodeScanRequest, on any properties and headers', () => {
-    const names = Object.values(RequestHeader);
-    fc.assert(
-      fc.property(
-        bytes,
-        fc.option(fc.oneof(fc.constant(SCAN_REQUEST_TYPE), fc.string())),
-        fc.option(fc.string()),
-        fc.option(headers(names)),
-        (content, type, correlationId, h) =>
-          onlyPsfError(() =>
-            decodeScanRequest({
-              content,
-              properties: {
-                type: type ?? undefined,
-                correlationId: correlationId ?? undefined,
-                headers: h ?? undefined,
-              },
-            }),
-          ),
-      ),
-      RUNS,
-    );
+    decodesAnyRequest(decodeScanRequest, SCAN_REQUEST_TYPE, Object.values(RequestHeader));
   });
 
   it('decodeReply, on any bytes and any JSON, as a verdict or an error reply', () => {
@@ -138,26 +143,7 @@ describe('decoders never throw anything but PsfError', () => {
   });
 
   it('decodeLearnRequest, on any properties and headers', () => {
-    fc.assert(
-      fc.property(
-        bytes,
-        fc.option(fc.oneof(fc.constant(LEARN_REQUEST_TYPE), fc.string())),
-        fc.option(fc.string()),
-        fc.option(headers(Object.values(LearnHeader))),
-        (content, type, correlationId, h) =>
-          onlyPsfError(() =>
-            decodeLearnRequest({
-              content,
-              properties: {
-                type: type ?? undefined,
-                correlationId: correlationId ?? undefined,
-                headers: h ?? undefined,
-              },
-            }),
-          ),
-      ),
-      RUNS,
-    );
+    decodesAnyRequest(decodeLearnRequest, LEARN_REQUEST_TYPE, Object.values(LearnHeader));
   });
 
   it('decodeLearnResult, on any bytes and any JSON, as a result or an error reply', () => {
