@@ -174,16 +174,16 @@ describe('through a real Postfix (after-queue content_filter)', () => {
     await t.pf.waitForLog(/status=sent .*delivered as 3 copies/, 5000);
   });
 
-  it('quarantines, lists and releases a mail with psf-quarantine; the release reaches the next hop', async () => {
+  it('quarantines, lists and releases a mail with psf-quarantine; the release reaches the next hop with its DSN request', async () => {
     await using t = await throughPostfix({
       owners: { 'carol@example.org': () => ({ v: 1, action: 'quarantine', score: 11, reasons: ['CAROL'] }) },
     });
-    await sendMail(t.pf.publicPort, {
-      from: 's@example.net',
-      to: ['carol@example.org', 'erin@example.org'],
-      subject: 'hold',
-      text: 'x',
-    });
+    await using smtp = await openSmtp(t.pf.publicPort);
+    expect((await smtp.command('MAIL FROM:<s@example.net> RET=HDRS')).code).toBe(250);
+    expect((await smtp.command('RCPT TO:<carol@example.org> NOTIFY=FAILURE,DELAY')).code).toBe(250);
+    expect((await smtp.command('RCPT TO:<erin@example.org>')).code).toBe(250);
+    expect((await smtp.command('DATA')).code).toBe(354);
+    expect((await smtp.command('Subject: hold\r\n\r\nx\r\n.')).code).toBe(250);
     const [erin] = await t.sink.waitFor(1, 15_000);
     expect(erin!.rcpt).toEqual(['erin@example.org']);
     await t.pf.waitForLog(/status=sent .*quarantined for 1/, 5000);
@@ -199,6 +199,8 @@ describe('through a real Postfix (after-queue content_filter)', () => {
     expect(carol!.rcpt).toEqual(['carol@example.org']);
     expect(header(carol!.raw, 'X-PSF-Status')).toBe('released; action=quarantine');
     expect(header(carol!.raw, 'Subject')).toBe('hold');
+    expect(carol!.dsn.ret).toBe('HDRS');
+    expect(carol!.dsn.rcpt['carol@example.org']?.notify).toEqual(['FAILURE', 'DELAY']);
     expect((await quarantineCli(['list', 'carol@example.org'], env)).stdout).toBe('');
     expect((await quarantineCli(['release', 'carol@example.org', id!], env)).code).toBe(1);
   });

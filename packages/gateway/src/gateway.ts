@@ -12,7 +12,7 @@ import {
   silentLogger,
   topologySetup,
 } from '@psf/broker';
-import { isPsfError, PsfError } from '@psf/protocol';
+import { type Dsn, isPsfError, PsfError } from '@psf/protocol';
 import { SMTPServer, type SMTPServerDataStream, type SMTPServerSession } from 'smtp-server';
 import { messageId } from './header-block.js';
 import { MailBody, type SpoolOptions } from './mail-body.js';
@@ -21,7 +21,7 @@ import { createMailFilter, type MailFilter } from './mail-filter.js';
 import { addressOf, GatewayMetrics, serveMetrics } from './metrics.js';
 import type { OwnerMap } from './owners.js';
 import type { OnTimeout, PolicyMap } from './policy.js';
-import { type Dsn, Reinjector, type XForward } from './reinjector.js';
+import { Reinjector, type XForward } from './reinjector.js';
 import { coalesceReplies } from './reply-coalescing.js';
 import { failureReply, okRcptReply, okReply } from './reply-map.js';
 

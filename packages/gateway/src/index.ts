@@ -26,6 +26,6 @@ export { addressIsOwner, readOwnerMap } from './owners.js';
 export type { PipeOptions } from './pipe.js';
 export { runPipe } from './pipe.js';
 export type { Disposition, OnTimeout, OwnerPolicy, PolicyMap, PolicyOptions } from './policy.js';
-export type { Dsn, MessageSource, ReinjectEnvelope, ReinjectorOptions, XForward } from './reinjector.js';
+export type { MessageSource, ReinjectEnvelope, ReinjectorOptions, XForward } from './reinjector.js';
 export { createReinjector, Reinjector } from './reinjector.js';
 export { releaseQuarantined } from './release.js';

@@ -1,18 +1,35 @@
 import { isAscii } from 'node:buffer';
 import { Readable } from 'node:stream';
 import { type BrokerConnection, OwnerDirectory, Quarantine, type RpcClient } from '@psf/broker';
-import { isPsfError, PsfError, type QuarantinedMail, type ScanRequest, type Verdict } from '@psf/protocol';
+import {
+  type Dsn,
+  isPsfError,
+  PsfError,
+  type QuarantinedMail,
+  type ScanRequest,
+  type Verdict,
+} from '@psf/protocol';
 import type { GatewayOptions } from './gateway.js';
 import { dropOwnedFields, headerEnd, rewriteHead } from './header-block.js';
 import type { MailBody } from './mail-body.js';
 import { addressIsOwner, groupByOwner, type OwnerMap } from './owners.js';
 import { dispose, disposeFailure, escalate, type PolicyOptions, policyFor, type Settled } from './policy.js';
-import type { Dsn, MessageSource, Reinjector, XForward } from './reinjector.js';
+import type { MessageSource, Reinjector, XForward } from './reinjector.js';
 
 type Deliver = Extract<Settled, { kind: 'deliver' }>;
 
 /** XFORWARD's "not available" is passed on to Postfix as is, but classifiers get nothing. */
 const known = (value: string | undefined) => (value === '[UNAVAILABLE]' ? undefined : value);
+
+/** The DSN request as it concerns `rcpt` (a quarantined share of the mail). */
+function dsnFor(dsn: Dsn, rcpt: readonly string[]): Dsn {
+  const mine = Object.entries(dsn.rcpt ?? {}).filter(([address]) => rcpt.includes(address));
+  return {
+    ...(dsn.ret ? { ret: dsn.ret } : {}),
+    ...(dsn.envid ? { envid: dsn.envid } : {}),
+    rcpt: Object.fromEntries(mine),
+  };
+}
 
 /** The mail with its header block rewritten (see rewriteHead): in memory, or streamed from the spool. */
 function withHeaders(
@@ -197,6 +214,7 @@ export class MailFilter {
       clientAddr: known(x.addr),
       helo: known(x.helo),
       queueId: known(x.ident),
+      ...(mail.dsn ? { dsn: dsnFor(mail.dsn, entry.rcpt) } : {}),
       mail: await mail.body.buffer(),
     });
   }

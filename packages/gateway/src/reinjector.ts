@@ -3,7 +3,7 @@ import { once } from 'node:events';
 import { connect, type Socket } from 'node:net';
 import type { Readable } from 'node:stream';
 import { type Logger, silentLogger } from '@psf/broker';
-import { PsfError } from '@psf/protocol';
+import { type Dsn, PsfError } from '@psf/protocol';
 import { SmtpDataEncoder, xtext } from './smtp-text.js';
 
 // Own client: nodemailer's SMTPConnection sends raw commands only from custom AUTH handlers in login().
@@ -25,13 +25,6 @@ export interface ReinjectEnvelope {
   rcpt: string[];
   /** DSN parameters (RFC 3461) as received, passed on where the server takes DSN. */
   dsn?: Dsn;
-}
-
-/** RFC 3461 parameters, decoded: RET and ENVID of the mail, NOTIFY and ORCPT by recipient. */
-export interface Dsn {
-  ret?: string;
-  envid?: string;
-  rcpt?: Record<string, { notify?: string[]; orcpt?: string }>;
 }
 
 function mailParams(dsn: Dsn | undefined): string {

@@ -6,7 +6,8 @@ import type { Reinjector } from './reinjector.js';
 /**
  * Delivers quarantined mail `id` of `owner` to that owner's original recipients (only theirs),
  * through the reinjection server with the original client passed on, and removes it from the
- * quarantine once the server accepted it. Resolves false when there is no such mail. The owner
+ * quarantine once the server accepted it, with the sender's DSN request (NOTIFY, RET...) as it
+ * came. Resolves false when there is no such mail. The owner
  * chose to have it: it is marked released, without spam headers their filters would act on.
  */
 export async function releaseQuarantined(
@@ -19,7 +20,8 @@ export async function releaseQuarantined(
     const score =
       q.verdict.score === undefined ? [] : ([[MailHeader.score, q.verdict.score.toFixed(1)]] as const);
     const headers = [[MailHeader.status, `released; action=${q.verdict.action}`] as const, ...score];
-    await reinjector.send({ mailFrom: q.mailFrom, rcpt: q.rcpt }, rewriteHeaders(q.mail, headers), {
+    const envelope = { mailFrom: q.mailFrom, rcpt: q.rcpt, ...(q.dsn ? { dsn: q.dsn } : {}) };
+    await reinjector.send(envelope, rewriteHeaders(q.mail, headers), {
       ...(q.clientAddr ? { addr: q.clientAddr } : {}),
       ...(q.helo ? { helo: q.helo } : {}),
       ...(q.queueId ? { ident: q.queueId } : {}),

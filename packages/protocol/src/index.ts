@@ -52,7 +52,7 @@ export {
   userQueue,
   VERDICT_TYPE,
 } from './names.js';
-export type { QuarantinedMail } from './quarantined.js';
+export type { Dsn, QuarantinedMail } from './quarantined.js';
 export { decodeQuarantined, encodeQuarantined } from './quarantined.js';
 export type { EncodedMessage, ScanEnvelope, ScanRequest } from './scan-request.js';
 export { decodeScanRequest, encodeScanRequest } from './scan-request.js';

@@ -62,6 +62,8 @@ export const QuarantineHeader = {
   clientAddr: 'psf-client-addr',
   helo: 'psf-helo',
   queueId: 'psf-queue-id',
+  /** The sender's DSN request (RET, ENVID, NOTIFY and ORCPT by recipient), JSON. */
+  dsn: 'psf-dsn',
 } as const;
 
 /** AMQP headers of a learn request. */

@@ -4,6 +4,29 @@ import { QUARANTINED_TYPE, QuarantineHeader, RequestHeader } from './names.js';
 import { type Verdict, verdictSchema } from './verdict.js';
 import type { WireMessage } from './wire.js';
 
+/** RFC 3461 parameters as the sender gave them: RET and ENVID of the mail, NOTIFY and ORCPT by recipient. */
+export interface Dsn {
+  ret?: string;
+  envid?: string;
+  rcpt?: Record<string, { notify?: string[]; orcpt?: string }>;
+}
+
+const dsnSchema = z
+  .object({
+    ret: z.string().max(10).optional(),
+    envid: z.string().max(500).optional(),
+    rcpt: z
+      .record(
+        z.string(),
+        z.object({
+          notify: z.array(z.string().max(10)).max(4).optional(),
+          orcpt: z.string().max(500).optional(),
+        }),
+      )
+      .optional(),
+  })
+  .strict();
+
 /** A mail held in an owner's quarantine, with what is needed to release it. */
 export interface QuarantinedMail {
   /** The gateway's mail id (the AMQP message id). */
@@ -18,6 +41,8 @@ export interface QuarantinedMail {
   clientAddr?: string | undefined;
   helo?: string | undefined;
   queueId?: string | undefined;
+  /** The sender's DSN request, passed on again when the mail is released. */
+  dsn?: Dsn | undefined;
   /** The raw mail as received (before psf's headers). */
   mail: Buffer;
 }
@@ -33,6 +58,7 @@ export function encodeQuarantined(q: QuarantinedMail) {
   if (q.clientAddr) headers[QuarantineHeader.clientAddr] = q.clientAddr;
   if (q.helo) headers[QuarantineHeader.helo] = q.helo;
   if (q.queueId) headers[QuarantineHeader.queueId] = q.queueId;
+  if (q.dsn) headers[QuarantineHeader.dsn] = JSON.stringify(q.dsn);
   return {
     content: q.mail,
     properties: { contentType: 'message/rfc822', type: QUARANTINED_TYPE, messageId: q.id, headers },
@@ -53,6 +79,14 @@ const headersSchema = z.object({
   [QuarantineHeader.clientAddr]: z.string().optional(),
   [QuarantineHeader.helo]: z.string().optional(),
   [QuarantineHeader.queueId]: z.string().optional(),
+  [QuarantineHeader.dsn]: z
+    .string()
+    .transform((s, ctx) => {
+      const parsed = dsnSchema.safeParse(JSON.parse(s));
+      if (!parsed.success) ctx.addIssue({ code: 'custom', message: 'bad DSN parameters' });
+      return parsed.data as Dsn;
+    })
+    .optional(),
 });
 
 /** Reads a quarantined mail off the wire; throws PsfError `BAD_REQUEST` naming what is wrong. */
@@ -82,6 +116,7 @@ export function decodeQuarantined(
     clientAddr: h[QuarantineHeader.clientAddr],
     helo: h[QuarantineHeader.helo],
     queueId: h[QuarantineHeader.queueId],
+    ...(h[QuarantineHeader.dsn] ? { dsn: h[QuarantineHeader.dsn] } : {}),
     mail: msg.content,
   };
 }
