@@ -49,7 +49,7 @@ describe('Quarantine', () => {
     expect((await q.list('bob@example.org')).map((e) => e.id)).toEqual(['b1']);
   });
 
-  it('take() removes a mail only when its use succeeds; delete() removes it', async () => {
+  it('take() removes a mail only when its use succeeds; read() leaves it; delete() removes it', async () => {
     const q = new Quarantine({ connection: conn });
     await q.store(mail('t1', 'carol@example.org'));
     await q.store(mail('t2', 'carol@example.org'));
@@ -67,6 +67,8 @@ describe('Quarantine', () => {
     ).toBe(true);
     expect(got?.mail.toString()).toBe('Subject: t1\r\n\r\nbody\r\n');
     expect(await q.take('carol@example.org', 'nope', async () => {})).toBe(false);
+    expect((await q.read('carol@example.org', 't2'))?.mail.toString()).toBe('Subject: t2\r\n\r\nbody\r\n');
+    expect(await q.read('carol@example.org', 'nope')).toBeUndefined();
     expect(await q.delete('carol@example.org', 't2')).toBe(true);
     expect(await q.list('carol@example.org')).toEqual([]);
   });

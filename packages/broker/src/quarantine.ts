@@ -108,6 +108,11 @@ export class Quarantine {
     );
   }
 
+  /** Quarantined mail `id`, left where it is (to learn from it); undefined when there is no such mail. */
+  async read(owner: string, id: string): Promise<QuarantinedMail | undefined> {
+    return this.#browse(owner, async (messages) => messages.find((m) => m.mail.id === id)?.mail);
+  }
+
   /**
    * Runs `use` on quarantined mail `id` and removes it from the quarantine only if `use` resolves
    * (a failed release leaves it there). Resolves false when there is no such mail.

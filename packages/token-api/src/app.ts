@@ -5,6 +5,7 @@ import { HTTPException } from 'hono/http-exception';
 import { Counter, Registry } from 'prom-client';
 import type { ActivitySource } from './activity.js';
 import type { Directory, Identity } from './directory.js';
+import type { LearnSender } from './learn-sender.js';
 import { LoginLimiter } from './login-limiter.js';
 import type { QuarantineAccess } from './quarantine-access.js';
 import { selfService } from './self-service.js';
@@ -26,6 +27,11 @@ export interface TokenApiOptions {
   limiter?: LoginLimiter;
   /** The owner's quarantine on the self-service pages (list, release, delete); hidden without it. */
   quarantine?: QuarantineAccess;
+  /**
+   * "Not spam" / "Spam" on the quarantine list: learn requests to the owner's classifier
+   * (`BrokerLearnSender`), then release or delete; not offered without it.
+   */
+  learn?: LearnSender;
   /** Counts and recent verdicts on the self-service pages, totals on the admin page. */
   activity?: ActivitySource;
   /** Mark the session cookie Secure (`__Host-` name): set it whenever browsers reach the API over HTTPS. */
@@ -214,6 +220,7 @@ export function createTokenApi(options: TokenApiOptions): Hono {
       tokens,
       connectInfo,
       quarantine: options.quarantine,
+      learn: options.learn,
       activity: options.activity,
       secureCookie: options.secureCookie ?? false,
       publicOrigin: options.publicOrigin,

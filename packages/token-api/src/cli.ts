@@ -1,6 +1,14 @@
 #!/usr/bin/env node
 import { serve } from '@hono/node-server';
-import { addUser, BrokerConnection, Management, Quarantine, redactConfig, removeUser } from '@psf/broker';
+import {
+  addUser,
+  BrokerConnection,
+  Management,
+  OwnerDirectory,
+  Quarantine,
+  redactConfig,
+  removeUser,
+} from '@psf/broker';
 import { Reinjector } from '@psf/gateway';
 import { ActivityFeed } from '@psf/stats';
 import { Command, Option } from 'commander';
@@ -9,6 +17,7 @@ import PinoPretty from 'pino-pretty';
 import { createTokenApi, type Provisioner } from './app.js';
 import { ENV, loadConfig } from './config.js';
 import { LdapDirectory } from './directory.js';
+import { BrokerLearnSender } from './learn-sender.js';
 import { BrokerQuarantineAccess } from './quarantine-access.js';
 import { TokenSigner } from './tokens.js';
 
@@ -72,6 +81,15 @@ const quarantine =
         reinjector,
       })
     : undefined;
+// Corrections go out as the token API's broker user, whom the classifiers must trust.
+const learn =
+  broker && config.amqpUrl && config.learn
+    ? new BrokerLearnSender({
+        url: config.amqpUrl,
+        owners: new OwnerDirectory({ connection: broker }),
+        timeoutMs: config.learnTimeoutMs,
+      })
+    : undefined;
 const activity = broker ? new ActivityFeed({ connection: broker, logger }) : undefined;
 const app = createTokenApi({
   directory: new LdapDirectory({
@@ -86,6 +104,7 @@ const app = createTokenApi({
     ? { provisioner: provisioner(config.managementUrl, config.adminAmqpUrl) }
     : {}),
   ...(quarantine ? { quarantine } : {}),
+  ...(learn ? { learn } : {}),
   ...(activity ? { activity } : {}),
   secureCookie: config.secureCookie,
   ...(config.publicOrigin ? { publicOrigin: config.publicOrigin } : {}),

@@ -27,6 +27,13 @@ export const configSchema = z
     /** As the gateways' `queueType`: the quarantine queues are declared with it. */
     queueType: z.enum(['classic', 'quorum']).default('classic'),
     reinject: hostPort.default({ host: '127.0.0.1', port: 10026 }),
+    /**
+     * "Not spam" / "Spam" on the quarantine list (needs `amqpUrl`): its user must be in the
+     * classifiers' `trustedPublishers`, or their learn requests are dead-lettered.
+     */
+    learn: z.union([z.boolean(), z.enum(['true', 'false']).transform((v) => v === 'true')]).default(false),
+    /** How long a correction waits for the classifier's answer. */
+    learnTimeoutMs: z.coerce.number().int().min(1000).max(60_000).default(10_000),
     /** Browsers reach the API over HTTPS (directly or through a proxy): the session cookie is Secure. */
     secureCookie: z
       .union([z.boolean(), z.enum(['true', 'false']).transform((v) => v === 'true')])
@@ -43,7 +50,8 @@ export const configSchema = z
   .refine((c) => !c.managementUrl === !c.adminAmqpUrl, {
     message: 'managementUrl and adminAmqpUrl go together',
     path: ['adminAmqpUrl'],
-  });
+  })
+  .refine((c) => !c.learn || c.amqpUrl, { message: 'learn needs amqpUrl', path: ['learn'] });
 
 export type TokenApiConfig = z.infer<typeof configSchema>;
 
@@ -63,6 +71,8 @@ export const ENV: Record<string, keyof TokenApiConfig> = {
   PSF_AMQP_URL: 'amqpUrl',
   PSF_QUEUE_TYPE: 'queueType',
   PSF_REINJECT: 'reinject',
+  PSF_LEARN: 'learn',
+  PSF_LEARN_TIMEOUT_MS: 'learnTimeoutMs',
   PSF_SECURE_COOKIE: 'secureCookie',
   PSF_PUBLIC_ORIGIN: 'publicOrigin',
   PSF_LOG_LEVEL: 'logLevel',

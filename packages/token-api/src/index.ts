@@ -20,6 +20,8 @@ export type { Provisioner, TokenApiOptions } from './app.js';
 export { createTokenApi } from './app.js';
 export type { Directory, Identity, LdapDirectoryOptions } from './directory.js';
 export { LdapDirectory } from './directory.js';
+export type { BrokerLearnSenderOptions, LearnSender } from './learn-sender.js';
+export { BrokerLearnSender } from './learn-sender.js';
 export { LoginLimiter } from './login-limiter.js';
 export type { BrokerQuarantineAccessOptions, QuarantineAccess, QuarantineItem } from './quarantine-access.js';
 export { BrokerQuarantineAccess } from './quarantine-access.js';

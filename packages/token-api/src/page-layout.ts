@@ -31,6 +31,7 @@ button{font:inherit;padding:.35rem .9rem;border-radius:4px;border:1px solid #1d3
 button.secondary{background:#fff;color:#1d3557}
 button.danger{background:#fff;color:#a4161a;border-color:#a4161a}
 form.inline{display:inline}
+.buttons{display:inline-block;white-space:nowrap;margin:.15rem 0}
 :focus-visible{outline:3px solid #e76f00;outline-offset:2px}
 .status:not(:empty){border-left:4px solid #1d3557;background:#e8eef7;padding:.5rem .8rem;margin:.8rem 0}
 .status.error:not(:empty){border-color:#a4161a;background:#fbeaea}

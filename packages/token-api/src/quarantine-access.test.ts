@@ -17,7 +17,7 @@ const mail = (id: string, owner: string): QuarantinedMail => ({
 
 // Over a real RabbitMQ vhost and a real SMTP sink standing in for the reinjection smtpd.
 describe('BrokerQuarantineAccess', () => {
-  it("lists, releases and deletes one owner's mail only; a release reaches only their recipients", async () => {
+  it("lists, reads, releases and deletes one owner's mail only; a release reaches only their recipients", async () => {
     await using vhost = await createVhost();
     await using sink = await startSink();
     const connection = await BrokerConnection.open({ url: vhost.url });
@@ -35,6 +35,10 @@ describe('BrokerQuarantineAccess', () => {
       expect((await access.list('alice@example.org')).map((e) => e.id)).toEqual(['a1', 'a2']);
       expect(await access.release('alice@example.org', 'b1')).toBe(false);
       expect(await access.delete('alice@example.org', 'b1')).toBe(false);
+      expect(await access.read('alice@example.org', 'b1')).toBeUndefined();
+      // Reading leaves the mail where it was, in its place.
+      expect((await access.read('alice@example.org', 'a2'))?.toString()).toBe('Subject: a2\r\n\r\nbody\r\n');
+      expect((await access.list('alice@example.org')).map((e) => e.id)).toEqual(['a1', 'a2']);
       expect((await access.list('bob@example.org')).map((e) => e.id)).toEqual(['b1']);
       expect(await access.release('alice@example.org', 'a1')).toBe(true);
       const [released] = await sink.waitFor(1, 5000);

@@ -11,6 +11,8 @@ export type QuarantineItem = QuarantineEntry & { subject?: string | undefined };
 export interface QuarantineAccess {
   /** Oldest first. */
   list(owner: string): Promise<QuarantineItem[]>;
+  /** The raw bytes of mail `id`, left in the quarantine (to learn from); undefined when there is no such mail. */
+  read(owner: string, id: string): Promise<Buffer | undefined>;
   /** Delivers the mail to the owner's own recipients and removes it; false when there is no such mail. */
   release(owner: string, id: string): Promise<boolean>;
   /** Removes the mail; false when there is no such mail. */
@@ -36,6 +38,10 @@ export class BrokerQuarantineAccess implements QuarantineAccess {
 
   list(owner: string): Promise<QuarantineItem[]> {
     return this.#quarantine.list(owner);
+  }
+
+  async read(owner: string, id: string): Promise<Buffer | undefined> {
+    return (await this.#quarantine.read(owner, id))?.mail;
   }
 
   release(owner: string, id: string): Promise<boolean> {

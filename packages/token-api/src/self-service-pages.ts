@@ -17,7 +17,7 @@ export const STATUSES = [
 
 /** How many recent verdicts the owner's page lists. */
 const RECENT_ROWS = 20;
-/** How many quarantined mails it lists at most (about 0.6 KB each): the page stays small. */
+/** How many quarantined mails it lists at most (about 0.6 KB each, 1.2 KB with the corrections): the page stays small. */
 const QUARANTINE_ROWS = 200;
 
 const when = (ms: number): Fragment =>
@@ -56,6 +56,8 @@ export interface OwnerPageData {
   activity: OwnerActivity | null | undefined;
   /** undefined: no quarantine configured; 'unavailable': it could not be read now. */
   quarantine: QuarantineItem[] | 'unavailable' | undefined;
+  /** Offer "Not spam" and "Spam": learning is configured. */
+  corrections: boolean;
   connect: { url: string; vhost: string; username: string; queue: string };
   /** A token just issued, shown once with its copy button. */
   fresh?: { token: string; expiresAt: number } | undefined;
@@ -92,7 +94,7 @@ function activitySection(activity: OwnerPageData['activity']): Fragment {
   </section>`;
 }
 
-function quarantineSection(quarantine: OwnerPageData['quarantine']): Fragment {
+function quarantineSection(quarantine: OwnerPageData['quarantine'], corrections: boolean): Fragment {
   if (quarantine === undefined) return html``;
   // The column only when the store gives subjects: an empty one would say nothing.
   const subjects = quarantine !== 'unavailable' && quarantine.some((q) => q.subject !== undefined);
@@ -106,17 +108,28 @@ function quarantineSection(quarantine: OwnerPageData['quarantine']): Fragment {
         <th scope="col" class="num">Score</th><th scope="col">Action</th></tr></thead>
       <tbody>${quarantine.slice(0, QUARANTINE_ROWS).map((q) => {
         const what = html`<span class="vh"> mail from ${q.mailFrom || '<>'} of ${when(q.quarantinedAt)}</span>`;
-        const action = (verb: 'release' | 'delete') => `/quarantine/${encodeURIComponent(q.id)}/${verb}`;
+        const button = (verb: string, label: string, style = '') =>
+          html`<form class="inline" method="post" action="/quarantine/${encodeURIComponent(q.id)}/${verb}"><button type="submit"${style ? html` class="${style}"` : ''}>${label}${what}</button></form>`;
         return html`<tr><td>${when(q.quarantinedAt)}</td><td>${q.mailFrom || '<>'}</td>
           ${subjects ? html`<td>${q.subject ?? ''}</td>` : ''}<td class="num">${score(q.verdict.score)}</td>
-          <td><form class="inline" method="post" action="${action('release')}"><button type="submit">Release${what}</button></form>
-            <form class="inline" method="post" action="${action('delete')}"><button type="submit" class="danger">Delete${what}</button></form></td></tr>`;
+          <td><span class="buttons">${button('release', 'Release')}
+            ${button('delete', 'Delete', 'danger')}</span>${
+              corrections
+                ? html`
+            <span class="buttons">${button('not-spam', 'Not spam', 'secondary')}
+            ${button('spam', 'Spam', 'danger')}</span>`
+                : ''
+            }</td></tr>`;
       })}</tbody>
     </table>
     ${quarantine.length > QUARANTINE_ROWS ? html`<p>And ${quarantine.length - QUARANTINE_ROWS} more, listed once these are dealt with.</p>` : ''}`;
   return html`<section aria-labelledby="quarantine-h">
     <h2 id="quarantine-h">Quarantine</h2>
-    <p class="muted">Release delivers a mail to you; delete removes it for good.</p>
+    <p class="muted">Release delivers a mail to you; delete removes it for good.${
+      corrections
+        ? ' Not spam teaches your classifier that such mail is wanted, then releases it; Spam teaches it that such mail is spam, then deletes it.'
+        : ''
+    }</p>
     ${body}
   </section>`;
 }
@@ -146,7 +159,7 @@ function classifierSection(connect: OwnerPageData['connect'], fresh: OwnerPageDa
 export function ownerPage(d: OwnerPageData): Fragment {
   return layout(
     { title: `Mail for ${d.owner}`, owner: d.owner, admin: d.admin, status: d.status },
-    html`${activitySection(d.activity)}${quarantineSection(d.quarantine)}${classifierSection(d.connect, d.fresh)}`,
+    html`${activitySection(d.activity)}${quarantineSection(d.quarantine, d.corrections)}${classifierSection(d.connect, d.fresh)}`,
   );
 }
 

@@ -1,7 +1,9 @@
+import { type LearnLabel, PsfError } from '@psf/protocol';
 import { describe, expect, it } from 'vitest';
 import type { ActivitySource, OwnerActivity } from './activity.js';
 import { createTokenApi } from './app.js';
 import type { Directory } from './directory.js';
+import type { LearnSender } from './learn-sender.js';
 import { LoginLimiter } from './login-limiter.js';
 import type { QuarantineAccess, QuarantineItem } from './quarantine-access.js';
 import { TokenSigner } from './tokens.js';
@@ -29,18 +31,27 @@ const item = (owner: string, id: string, mailFrom: string): QuarantineItem => ({
   subject: `subject of ${id}`,
 });
 
+/** The raw mail of a quarantined item in these tests. */
+const rawOf = (id: string) => Buffer.from(`Subject: subject of ${id}\r\n\r\nbody\r\n`);
+
 /** An in-memory quarantine that records what was released and deleted, and for whom. */
 class MemoryQuarantine implements QuarantineAccess {
   readonly mails = new Map<string, QuarantineItem[]>();
   readonly released: Array<{ owner: string; id: string }> = [];
   failing = false;
+  /** Only releases and deletions fail (the reinjection smtpd is down). */
+  takeFailing = false;
 
   async list(owner: string) {
     if (this.failing) throw new Error('broker down');
     return this.mails.get(owner) ?? [];
   }
-  #take(owner: string, id: string): boolean {
+  async read(owner: string, id: string) {
     if (this.failing) throw new Error('broker down');
+    return this.mails.get(owner)?.some((m) => m.id === id) ? rawOf(id) : undefined;
+  }
+  #take(owner: string, id: string): boolean {
+    if (this.failing || this.takeFailing) throw new Error('broker down');
     const list = this.mails.get(owner) ?? [];
     const i = list.findIndex((m) => m.id === id);
     if (i === -1) return false;
@@ -54,6 +65,18 @@ class MemoryQuarantine implements QuarantineAccess {
   }
   async delete(owner: string, id: string) {
     return this.#take(owner, id);
+  }
+}
+
+/** Records the corrections it is sent; `failWith` makes the classifier fail. */
+class FakeLearner implements LearnSender {
+  readonly learnt: Array<{ owner: string; label: LearnLabel; mail: string }> = [];
+  failWith: PsfError | undefined;
+
+  async learn(owner: string, label: LearnLabel, mail: Buffer) {
+    if (this.failWith) throw this.failWith;
+    this.learnt.push({ owner, label, mail: mail.toString() });
+    return { v: 1 as const, label, owner, times: 1, before: 0.2, after: 0.99 };
   }
 }
 
@@ -80,8 +103,10 @@ const activity: ActivitySource = {
   ],
 };
 
-function site(opts: { secureCookie?: boolean; publicOrigin?: string } = {}) {
+function site(opts: { secureCookie?: boolean; publicOrigin?: string; learn?: false } = {}) {
+  const { learn: withLearner, ...options } = opts;
   const quarantine = new MemoryQuarantine();
+  const learner = new FakeLearner();
   quarantine.mails.set('alice@example.org', [item('alice@example.org', 'a-1', 'spammer@example.net')]);
   quarantine.mails.set('bob@example.org', [item('bob@example.org', 'b-1', 'bobs-sender@example.net')]);
   const tokens = new TokenSigner(SECRET, 600);
@@ -91,8 +116,9 @@ function site(opts: { secureCookie?: boolean; publicOrigin?: string } = {}) {
     amqp: { host: '127.0.0.1', port: 5672, vhost: 'psf' },
     limiter: new LoginLimiter(3, 60_000),
     quarantine,
+    ...(withLearner === false ? {} : { learn: learner }),
     activity,
-    ...opts,
+    ...options,
   });
   const request = (path: string, init: RequestInit & { cookie?: string; origin?: string | null } = {}) => {
     const { cookie, origin, ...rest } = init;
@@ -112,7 +138,7 @@ function site(opts: { secureCookie?: boolean; publicOrigin?: string } = {}) {
     expect(res.status).toBe(303);
     return (res.headers.get('set-cookie') ?? '').split(';')[0] ?? '';
   };
-  return { app, tokens, quarantine, request, post, login };
+  return { app, tokens, quarantine, learner, request, post, login };
 }
 
 describe('self-service pages', () => {
@@ -179,7 +205,14 @@ describe('self-service pages', () => {
     const alice = await login('alice');
     const evil = { origin: 'https://evil.example', headers: { 'sec-fetch-site': 'cross-site' } };
     expect((await post('/login', { username: 'alice', password: 'alice-pw' }, evil)).status).toBe(403);
-    for (const path of ['/quarantine/a-1/release', '/quarantine/a-1/delete', '/token', '/logout']) {
+    for (const path of [
+      '/quarantine/a-1/release',
+      '/quarantine/a-1/delete',
+      '/quarantine/a-1/not-spam',
+      '/quarantine/a-1/spam',
+      '/token',
+      '/logout',
+    ]) {
       const res = await post(path, {}, { ...evil, cookie: alice });
       expect(res.status, path).toBe(403);
       expect(res.headers.get('set-cookie'), path).toBeNull();
@@ -210,8 +243,8 @@ describe('self-service pages', () => {
     expect((await post('/auth/topic', {}, { origin: null })).status).toBe(200);
   });
 
-  it("shows alice her own quarantine only, and she can never release or delete bob's mail", async () => {
-    const { post, request, login, quarantine } = site();
+  it("shows alice her own quarantine only, and she can never release, delete or correct bob's mail", async () => {
+    const { post, request, login, quarantine, learner } = site();
     const alice = await login('alice');
     const page = await (await request('/', { cookie: alice })).text();
     expect(page).toContain('spammer@example.net');
@@ -219,12 +252,13 @@ describe('self-service pages', () => {
     expect(page).toContain('action="/quarantine/a-1/release"');
     expect(page).not.toContain('bobs-sender@example.net');
     expect(page).not.toContain('b-1');
-    for (const action of ['release', 'delete']) {
+    for (const action of ['release', 'delete', 'not-spam', 'spam']) {
       const res = await post(`/quarantine/b-1/${action}`, {}, { cookie: alice });
       expect(res.headers.get('location')).toBe('/?m=missing');
     }
     expect(quarantine.mails.get('bob@example.org')?.map((m) => m.id)).toEqual(['b-1']);
     expect(quarantine.released).toEqual([]);
+    expect(learner.learnt).toEqual([]);
     const done = await post('/quarantine/a-1/release', {}, { cookie: alice });
     expect(done.status).toBe(303);
     expect(done.headers.get('location')).toBe('/?m=released');
@@ -309,5 +343,117 @@ describe('self-service pages', () => {
     );
     expect(await (await request('/login?m=logged-out')).text()).toContain('You are logged out.');
     expect((await request('/', { cookie: 'psf-session=forged.token.value' })).status).toBe(303);
+  });
+});
+
+describe('corrections: "Not spam" and "Spam"', () => {
+  it('offers both beside Release and Delete, as plain forms, only when learning is configured', async () => {
+    const { request, login } = site();
+    const page = await (await request('/', { cookie: await login('alice') })).text();
+    expect(page).toMatch(
+      /action="\/quarantine\/a-1\/not-spam"><button type="submit" class="secondary">Not spam<span class="vh"> mail from spammer@example.net/,
+    );
+    expect(page).toContain('action="/quarantine/a-1/spam"><button type="submit" class="danger">Spam<');
+    expect(page).toContain('Not spam teaches your classifier');
+    const without = site({ learn: false });
+    const plain = await (await without.request('/', { cookie: await without.login('alice') })).text();
+    expect(plain).toContain('action="/quarantine/a-1/release"');
+    expect(plain).not.toContain('not-spam');
+    expect(plain).not.toContain('Not spam teaches');
+    const res = await without.post('/quarantine/a-1/spam', {}, { cookie: await without.login('alice') });
+    expect(res.headers.get('location')).toBe('/?m=missing');
+    expect(without.quarantine.mails.get('alice@example.org')).toHaveLength(1);
+  });
+
+  it('"Not spam": learns the mail as ham for the session\'s owner, then releases it', async () => {
+    const { post, request, login, quarantine, learner } = site();
+    const alice = await login('alice');
+    const res = await post('/quarantine/a-1/not-spam', {}, { cookie: alice });
+    expect(res.status).toBe(303);
+    expect(res.headers.get('location')).toBe('/?m=ham-released');
+    expect(learner.learnt).toEqual([
+      { owner: 'alice@example.org', label: 'ham', mail: rawOf('a-1').toString() },
+    ]);
+    expect(quarantine.released).toEqual([{ owner: 'alice@example.org', id: 'a-1' }]);
+    const page = await (await request('/?m=ham-released', { cookie: alice })).text();
+    expect(page).toContain('role="status" class="status">Learnt as ham and released');
+  });
+
+  it('"Not spam" when learning fails: the mail is released all the same, and the page says learning failed', async () => {
+    const { post, request, login, quarantine, learner } = site();
+    const alice = await login('alice');
+    learner.failWith = new PsfError('TIMEOUT', 'no answer from the classifier of psf.default in time');
+    const res = await post('/quarantine/a-1/not-spam', {}, { cookie: alice });
+    expect(res.headers.get('location')).toBe('/?m=unlearnt-released&r=timeout');
+    expect(quarantine.released).toEqual([{ owner: 'alice@example.org', id: 'a-1' }]);
+    const page = await (await request(res.headers.get('location') ?? '', { cookie: alice })).text();
+    expect(page).toContain(
+      'role="status" class="status error">Could not learn: the classifier did not answer in time; the mail was released',
+    );
+  });
+
+  it('"Not spam" when learnt but the release fails: the mail stays, and the page says both', async () => {
+    const { post, login, quarantine } = site();
+    const alice = await login('alice');
+    quarantine.takeFailing = true;
+    const res = await post('/quarantine/a-1/not-spam', {}, { cookie: alice });
+    expect(res.headers.get('location')).toBe('/?m=ham-kept');
+    expect(quarantine.mails.get('alice@example.org')).toHaveLength(1);
+  });
+
+  it('"Spam": learns the mail as spam, then deletes it', async () => {
+    const { post, request, login, quarantine, learner } = site();
+    const alice = await login('alice');
+    const res = await post('/quarantine/a-1/spam', {}, { cookie: alice });
+    expect(res.headers.get('location')).toBe('/?m=spam-deleted');
+    expect(learner.learnt).toEqual([
+      { owner: 'alice@example.org', label: 'spam', mail: rawOf('a-1').toString() },
+    ]);
+    expect(quarantine.mails.get('alice@example.org')).toEqual([]);
+    expect(quarantine.released).toEqual([]);
+    const page = await (await request('/?m=spam-deleted', { cookie: alice })).text();
+    expect(page).toContain('role="status" class="status">Learnt as spam and deleted.');
+  });
+
+  it('"Spam" when learning fails: the mail is not deleted, so the owner can try again', async () => {
+    const { post, request, login, quarantine, learner } = site();
+    const alice = await login('alice');
+    learner.failWith = new PsfError('CLASSIFIER_FAILED', 'this classifier does not learn');
+    const res = await post('/quarantine/a-1/spam', {}, { cookie: alice });
+    expect(res.headers.get('location')).toBe('/?m=unlearnt-kept&r=refused');
+    expect(quarantine.mails.get('alice@example.org')?.map((m) => m.id)).toEqual(['a-1']);
+    const page = await (await request(res.headers.get('location') ?? '', { cookie: alice })).text();
+    expect(page).toContain(
+      'class="status error">Could not learn: the classifier could not learn it (not every classifier learns); the mail stays in quarantine.',
+    );
+    expect(page).toContain('action="/quarantine/a-1/spam"');
+    learner.failWith = undefined;
+    expect((await post('/quarantine/a-1/spam', {}, { cookie: alice })).headers.get('location')).toBe(
+      '/?m=spam-deleted',
+    );
+  });
+
+  it('says "failed" when the quarantine cannot be read, and asks no classifier', async () => {
+    const { post, login, quarantine, learner } = site();
+    const alice = await login('alice');
+    quarantine.failing = true;
+    for (const action of ['not-spam', 'spam']) {
+      const res = await post(`/quarantine/a-1/${action}`, {}, { cookie: alice });
+      expect(res.headers.get('location')).toBe('/?m=failed');
+    }
+    expect(learner.learnt).toEqual([]);
+  });
+
+  it('shows only its own texts, whatever the query says', async () => {
+    const { request, login } = site();
+    const alice = await login('alice');
+    const status = async (query: string) =>
+      /role="status"[^>]*>([^<]*)</.exec(await (await request(`/?${query}`, { cookie: alice })).text())?.[1];
+    expect(await status('m=unlearnt-released&r=%3Cb%3Eforged')).toBe(
+      'Could not learn: the classifier could not be asked; the mail was released: it is on its way to you.',
+    );
+    expect(await status('m=unlearnt-toString&r=timeout')).toBe('');
+    expect(await status('m=toString')).toBe('');
+    expect(await status('m=%3Cb%3E')).toBe('');
   });
 });
