@@ -82,7 +82,8 @@ async function startCentralClassifier(dir: string, url: string): Promise<ChildPr
       bayes: { models, quarantineAt: 0.95 },
       amqpUrl: url,
       queue: DEFAULT_QUEUE,
-      trustedPublishers: ['guest'],
+      trustedPublishers: ['guest'], // the gateway's user
+      learnPublishers: ['guest'], // the token API's (all one user here)
     }),
   );
   const child = spawn(process.execPath, [CLASSIFY, '-c', config]);

@@ -75,6 +75,7 @@ program
       ...(classifier.learn ? { learn: classifier.learn } : {}),
       concurrency: config.concurrency,
       ...(config.trustedPublishers ? { trustedPublishers: config.trustedPublishers } : {}),
+      ...(config.learnPublishers ? { learnPublishers: config.learnPublishers } : {}),
       name: `psf-classify ${config.kind} ${config.queue}`,
       logger,
     });

@@ -3,6 +3,12 @@ import { DEFAULT_QUEUE, PsfError } from '@psf/protocol';
 import { z } from 'zod';
 import { type BuiltClassifier, KINDS, type KindDefinition } from './kinds.js';
 
+/** Broker user names: a JSON array, or comma-separated in the environment. */
+const userList = z.union([
+  z.array(z.string().min(1)),
+  z.string().transform((s) => s.split(',').map((x) => x.trim())),
+]);
+
 /**
  * psf-classify's configuration (JSON file; PSF_* environment variables override the top-level
  * keys): which kind runs, on which queue, and a section of options per kind, under its name.
@@ -17,9 +23,9 @@ export function configSchema(kinds: Record<string, KindDefinition> = KINDS) {
       queue: z.string().min(1).default(DEFAULT_QUEUE),
       concurrency: z.coerce.number().int().min(1).max(1000).default(16),
       /** Broker users whose requests are answered (the gateways'); comma-separated in the environment. */
-      trustedPublishers: z
-        .union([z.array(z.string().min(1)), z.string().transform((s) => s.split(',').map((x) => x.trim()))])
-        .optional(),
+      trustedPublishers: userList.optional(),
+      /** Broker users whose learn requests are taken besides its own (the token API's); default trustedPublishers. */
+      learnPublishers: userList.optional(),
       logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
       ...Object.fromEntries(Object.entries(kinds).map(([name, k]) => [name, k.options])),
     })
@@ -32,6 +38,7 @@ export interface ClassifyConfig {
   queue: string;
   concurrency: number;
   trustedPublishers?: string[] | undefined;
+  learnPublishers?: string[] | undefined;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   /** Each kind's options, under its name. */
   [section: string]: unknown;
@@ -43,6 +50,7 @@ export const ENV: Record<string, string> = {
   PSF_QUEUE: 'queue',
   PSF_CONCURRENCY: 'concurrency',
   PSF_TRUSTED_PUBLISHERS: 'trustedPublishers',
+  PSF_LEARN_PUBLISHERS: 'learnPublishers',
   PSF_LOG_LEVEL: 'logLevel',
 };
 

@@ -49,10 +49,15 @@ export interface ClassifierOptions {
    * Broker users whose requests are answered (RabbitMQ vouches for the `user_id` of a message);
    * others are dead-lettered unanswered. Set it to the gateways' users: anyone who may publish
    * replies could otherwise put a forged request into your queue. Default: answer all scan
-   * requests. Learn requests are taken from these users and from the classifier's own broker
-   * user (the owner correcting their classifier) only, whether this is set or not.
+   * requests.
    */
   trustedPublishers?: string[];
+  /**
+   * Broker users whose learn requests are taken besides the classifier's own (the owner correcting
+   * their classifier), e.g. the token API's for the self-service page's corrections. Learning
+   * changes every later verdict, so nobody else's, ever. Default: the `trustedPublishers`.
+   */
+  learnPublishers?: string[];
   /** Mails handled at once (AMQP prefetch). Default 16. */
   concurrency?: number;
   /** Shown in RabbitMQ's connection list. */
@@ -221,7 +226,10 @@ export class Classifier {
       // Learning changes every later verdict: beyond the trusted publishers, only the owner of
       // this classifier's broker account may ask, never any user who can publish to the queue.
       const publisher = msg.properties.userId as string | undefined;
-      const allowed = [this.#conn.username, ...(this.#opts.trustedPublishers ?? [])];
+      const allowed = [
+        this.#conn.username,
+        ...(this.#opts.learnPublishers ?? this.#opts.trustedPublishers ?? []),
+      ];
       if (publisher === undefined || !allowed.includes(publisher)) {
         throw new PsfError(
           'BAD_REQUEST',

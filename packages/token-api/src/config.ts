@@ -29,7 +29,7 @@ export const configSchema = z
     reinject: hostPort.default({ host: '127.0.0.1', port: 10026 }),
     /**
      * "Not spam" / "Spam" on the quarantine list (needs `amqpUrl`): its user must be in the
-     * classifiers' `trustedPublishers`, or their learn requests are dead-lettered.
+     * classifiers' `learnPublishers`, or their learn requests are dead-lettered.
      */
     learn: z.union([z.boolean(), z.enum(['true', 'false']).transform((v) => v === 'true')]).default(false),
     /** How long a correction waits for the classifier's answer. */

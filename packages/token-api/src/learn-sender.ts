@@ -11,7 +11,7 @@ export interface LearnSender {
 }
 
 export interface BrokerLearnSenderOptions {
-  /** The token API's AMQP URL (or a cluster's): its user must be in the classifiers' `trustedPublishers`. */
+  /** The token API's AMQP URL (or a cluster's): its user must be in the classifiers' `learnPublishers`. */
   url: string | readonly string[];
   /** Tells whether an owner has a personal queue (on the token API's broker connection). */
   owners: OwnerDirectory;
