@@ -1,10 +1,12 @@
 // Our Bayes classifier vs bogofilter on the SpamAssassin public corpus, same split for both.
-//   npx tsc -b && npx tsx bench/spam-corpus.ts [--tag-at T] [--tune [--folds 4] [--repeats 1]] [--whole [--folds 10]]
+//   npx tsc -b && npx tsx bench/spam-corpus.ts [--tag-at T] [--tune [--folds 4] [--repeats 1]] [--whole [--folds 10]] [--online [--stream-salt S]]
 // Default: train on the train part (70% of each folder), classify the test part (30%).
 // --tune: cross-validation on the train part only (the test part is not read): a grid of
 // thresholds and scoring settings. --whole: cross-validation over the whole corpus at the default
-// settings, extra evidence only. See bench/spam-corpus-split.ts for the split.
+// settings, extra evidence only. --online: the test part as one owner's mail stream, each wrong
+// verdict corrected by that owner, extra evidence only. See bench/spam-corpus-split.ts for the split.
 import { execFileSync, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,6 +15,7 @@ import {
   BayesStore,
   DEFAULT_SCORING,
   DEFAULT_TAG_AT,
+  GLOBAL_MODEL,
   loadModel,
   rawMail,
   type ScoringOptions,
@@ -25,6 +28,7 @@ import { type CorpusMail, dealFolds, FOLDERS, FOLDS, loadCorpus } from './spam-c
 
 const tune = process.argv.includes('--tune');
 const whole = process.argv.includes('--whole');
+const online = process.argv.includes('--online');
 const tagAt = Number(option('tag-at', String(DEFAULT_TAG_AT)));
 const TICK_MS = 1000 / Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim() || 100);
 
@@ -174,6 +178,119 @@ async function crossValidateWhole(corpus: CorpusMail[], folds: number): Promise<
   );
 }
 
+/** The reference model: every train mail learnt once, in corpus order. */
+async function trainModel(train: CorpusMail[]): Promise<BayesModel> {
+  const model = new BayesModel();
+  for (const m of train) model.learn(tokenize(await rawMail(m.raw).parsed()), m.label);
+  return model;
+}
+
+const OWNER = 'owner@example.test';
+/** Salt of the stream order; `--stream-salt` tries other orders. */
+const STREAM_SALT = option('stream-salt', 'psf-online-v1:');
+
+/**
+ * Extra evidence, not the reference: the test part as one owner's mail stream, in the order of
+ * SHA-256 of `psf-online-v1:<folder>/<file>` (a salt of its own, so folders mix and the order owes
+ * nothing to the split). The reference model is the global one of a model directory; each mail is
+ * classified as production does (owner = first recipient, their model overlaying the global one),
+ * and each wrong verdict is corrected before the next mail as the owner would: a false positive
+ * learnt as ham, a missed spam as spam (BayesStore.learn, into the owner's model file). A first
+ * pass without corrections, same order, must give the reference verdicts mail by mail.
+ */
+async function onlineRun(train: CorpusMail[], test: CorpusMail[]): Promise<void> {
+  const work = mkdtempSync(join(tmpdir(), 'psf-spam-online-'));
+  try {
+    const globalFile = join(work, GLOBAL_MODEL);
+    await saveModel(globalFile, await trainModel(train));
+    const stream = test
+      .map((mail) => ({
+        mail,
+        r: createHash('sha256').update(`${STREAM_SALT}${mail.folder}/${mail.file}`).digest('hex'),
+      }))
+      .sort((a, b) => (a.r < b.r ? -1 : 1))
+      .map(({ mail }) => mail);
+    const envelope = { mailFrom: '', rcpt: [OWNER] };
+    const reference = await BayesStore.open({ models: { file: globalFile }, tagAt });
+    const store = await BayesStore.open({ models: work, tagAt });
+
+    const still: Outcome[] = [];
+    for (const mail of stream) {
+      const m = rawMail(mail.raw, envelope);
+      const spam = (await store.classify(m)).spam === true;
+      if (spam !== (await reference.score(await m.parsed())).spamicity >= tagAt) {
+        throw new Error(`no-corrections pass differs from the reference on ${mail.folder}/${mail.file}`);
+      }
+      still.push({ mail, spam });
+    }
+
+    const outcomes: Outcome[] = [];
+    const corrections: { at: number; mail: CorpusMail; times: number; after: number; ms: number }[] = [];
+    const t0 = performance.now();
+    for (const [at, mail] of stream.entries()) {
+      const m = rawMail(mail.raw, envelope);
+      const spam = (await store.classify(m)).spam === true;
+      outcomes.push({ mail, spam });
+      if (spam === (mail.label === 'spam')) continue;
+      const t1 = performance.now();
+      const { times, after } = await store.learn(m, mail.label, OWNER);
+      corrections.push({ at, mail, times, after, ms: performance.now() - t1 });
+    }
+    const wall = performance.now() - t0;
+    const ownerFile = store.ownerFile(OWNER) as string;
+    const ownerModel = await loadModel(ownerFile);
+
+    console.log(
+      `stream: the test part (${stream.length} mails) ordered by SHA-256 of "${STREAM_SALT}<folder>/<file>"; ` +
+        `owner ${OWNER}; tagAt ${tagAt}`,
+    );
+    console.log('no-corrections pass: every verdict equals the reference (single-file model, no owner)');
+    report(`psf Bayes, no corrections, stream order (tagAt ${tagAt})`, still);
+    report(`psf Bayes with the owner's corrections, online (tagAt ${tagAt})`, outcomes);
+
+    const learnMs = corrections.map((c) => c.ms);
+    const ham = corrections.filter((c) => c.mail.label === 'ham').length;
+    console.log(
+      `\ncorrections: ${corrections.length} (${ham} false positive(s) learnt as ham, ` +
+        `${corrections.length - ham} missed spam(s) learnt as spam); counted ` +
+        `${corrections.reduce((a, c) => a + c.times, 0)} times in all (learn repeats until right, at most 10); ` +
+        `still on the wrong side after learning: ${corrections.filter((c) => c.after >= tagAt !== (c.mail.label === 'spam')).length}`,
+    );
+    console.log(
+      `learn (re-read + learn + write the owner's file): median ${fmt(median(learnMs), 1)} ms, ` +
+        `max ${fmt(Math.max(0, ...learnMs), 1)} ms, total ${fmt(learnMs.reduce((a, b) => a + b, 0) / 1000, 1)} s; ` +
+        `whole online pass ${fmt(wall / 1000, 1)} s; owner model ${ownerModel.size} tokens, ` +
+        `${fmt(statSync(ownerFile).size / 1e3, 0)} kB`,
+    );
+    for (const c of corrections.filter((c) => c.mail.label === 'ham')) {
+      console.log(`false positive at mail ${c.at + 1}: ${c.mail.folder}/${c.mail.file}`);
+    }
+
+    const half = Math.ceil(stream.length / 2);
+    console.log(
+      '\n| mails of the stream | spam | missed (online) | missed (no corrections) | ham | hard ham | ' +
+        'false positives (online) | false positives (no corrections) |',
+    );
+    console.log('| --- | --- | --- | --- | --- | --- | --- | --- |');
+    for (const [from, to] of [
+      [0, half],
+      [half, stream.length],
+    ] as const) {
+      const part = (os: Outcome[]) => os.slice(from, to);
+      const n = (os: Outcome[], f: (o: Outcome) => boolean) => part(os).filter(f).length;
+      const missed = (o: Outcome) => o.mail.label === 'spam' && !o.spam;
+      const fp = (o: Outcome) => o.mail.label === 'ham' && o.spam;
+      console.log(
+        `| ${from + 1}-${to} | ${n(outcomes, (o) => o.mail.label === 'spam')} | ${n(outcomes, missed)} | ` +
+          `${n(still, missed)} | ${n(outcomes, (o) => o.mail.label === 'ham')} | ` +
+          `${n(outcomes, (o) => o.mail.folder === 'hard-ham-1')} | ${n(outcomes, fp)} | ${n(still, fp)} |`,
+      );
+    }
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
 const corpus = loadCorpus();
 if (tune) {
   await crossValidate(
@@ -187,6 +304,13 @@ if (whole) {
   await crossValidateWhole(corpus, numberOption('folds', 10));
   process.exit(0);
 }
+if (online) {
+  await onlineRun(
+    corpus.filter((m) => m.part === 'train'),
+    corpus.filter((m) => m.part === 'test'),
+  );
+  process.exit(0);
+}
 const trainSet = corpus.filter((m) => m.part === 'train');
 const evalSet = corpus.filter((m) => m.part === 'test');
 console.log(
@@ -196,8 +320,7 @@ const work = mkdtempSync(join(tmpdir(), 'psf-spam-corpus-'));
 try {
   // --- ours: train, save, load, classify ----------------------------------------------------------
   let t0 = performance.now();
-  const model = new BayesModel();
-  for (const m of trainSet) model.learn(tokenize(await rawMail(m.raw).parsed()), m.label);
+  const model = await trainModel(trainSet);
   const trainMs = performance.now() - t0;
   const file = join(work, 'global.psfbayes');
   await saveModel(file, model);
