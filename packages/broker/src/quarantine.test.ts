@@ -73,6 +73,27 @@ describe('Quarantine', () => {
     expect(await q.list('carol@example.org')).toEqual([]);
   });
 
+  it('a look hands every mail back before it ends: a look from another connection right after sees them', async () => {
+    // As `psf-quarantine list` and then `release`, one process after the other. The race this
+    // guards against (requeue after the close) is rare: the rounds give it chances to show.
+    const other = await BrokerConnection.open({ url: vhost.url });
+    try {
+      await other.waitForConnect(10_000);
+      const first = new Quarantine({ connection: conn });
+      const next = new Quarantine({ connection: other });
+      await first.store(mail('d1', 'dora@example.org'));
+      await first.store(mail('d2', 'dora@example.org'));
+      for (let round = 0; round < 20; round++) {
+        expect((await first.list('dora@example.org')).map((e) => e.id)).toEqual(['d1', 'd2']);
+        expect((await next.read('dora@example.org', 'd2'))?.id).toBe('d2');
+      }
+      expect(await next.take('dora@example.org', 'd2', async () => {})).toBe(true);
+      expect((await first.list('dora@example.org')).map((e) => e.id)).toEqual(['d1']);
+    } finally {
+      await other.close();
+    }
+  });
+
   it('forgets mail after the retention time', async () => {
     const q = new Quarantine({ connection: conn, retentionMs: 200 });
     await q.store(mail('old', 'dave@example.org'));

@@ -44,7 +44,7 @@ export function subjectOf(raw: Buffer): string | undefined {
  * A mail counts as quarantined only once the broker confirmed it.
  *
  * Listing and taking browse the queue: every message is fetched unacknowledged and handed back
- * (requeued) when the browsing channel closes, except the one taken. A second browser running at
+ * (requeued) when the browse ends, except the one taken. A second browser running at
  * the same moment sees the queue without the messages the first one holds.
  */
 export class Quarantine {
@@ -158,6 +158,15 @@ export class Quarantine {
       }
       return await use(messages, ch);
     } finally {
+      // Handed back explicitly, then a round trip through the queue: RabbitMQ may answer a channel
+      // close before it has requeued what the channel held, and `psf-quarantine release` run right
+      // after `list` once found nothing (the Postfix test).
+      try {
+        ch.nackAll(true);
+        await ch.checkQueue(quarantineQueue(owner));
+      } catch {
+        // The channel is gone: the broker requeues its messages anyway.
+      }
       await ch.close().catch(() => {});
     }
   }
