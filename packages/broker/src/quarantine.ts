@@ -6,7 +6,7 @@ import {
   type QuarantinedMail,
   quarantineQueue,
 } from '@psf/protocol';
-import type { Channel, GetMessage } from 'amqplib';
+import type { GetMessage } from 'amqplib';
 import libmime from 'libmime';
 import type { BrokerConnection } from './connection.js';
 import { type QueueType, queueTypeArgs } from './topology.js';
@@ -118,13 +118,11 @@ export class Quarantine {
    * (a failed release leaves it there). Resolves false when there is no such mail.
    */
   async take(owner: string, id: string, use: (mail: QuarantinedMail) => Promise<void>): Promise<boolean> {
-    return this.#browse(owner, async (messages, ch) => {
+    return this.#browse(owner, async (messages, ack) => {
       const found = messages.find((m) => m.mail.id === id);
       if (!found) return false;
       await use(found.mail);
-      ch.ack(found.message);
-      // The ack must reach the broker before the channel closes and requeues the rest.
-      await ch.checkQueue(quarantineQueue(owner));
+      await ack(found.message);
       return true;
     });
   }
@@ -136,13 +134,17 @@ export class Quarantine {
 
   async #browse<T>(
     owner: string,
-    use: (messages: Array<{ mail: QuarantinedMail; message: GetMessage }>, ch: Channel) => Promise<T>,
+    use: (
+      messages: Array<{ mail: QuarantinedMail; message: GetMessage }>,
+      ack: (message: GetMessage) => Promise<void>,
+    ) => Promise<T>,
   ): Promise<T> {
     if (!isValidOwner(owner)) throw new PsfError('CONFIG', `invalid owner id ${JSON.stringify(owner)}`);
+    const queue = quarantineQueue(owner);
     const ch = await this.#model().createChannel();
     ch.on('error', () => {});
+    let held = 0;
     try {
-      const queue = quarantineQueue(owner);
       await ch.assertQueue(queue, this.#queueArgs);
       const messages: Array<{ mail: QuarantinedMail; message: GetMessage }> = [];
       // Bounded by the queue's length when we started: later arrivals are left for the next look.
@@ -150,23 +152,45 @@ export class Quarantine {
       while (left-- > 0) {
         const message = await ch.get(queue, { noAck: false });
         if (!message) break;
+        held++;
         try {
           messages.push({ mail: decodeQuarantined(message), message });
         } catch {
           // Not readable by this version (a newer format?): left in place, requeued on close.
         }
       }
-      return await use(messages, ch);
+      return await use(messages, async (message) => {
+        ch.ack(message);
+        // The ack must reach the broker before the channel closes and requeues the rest.
+        await ch.checkQueue(queue);
+        held--;
+      });
     } finally {
-      // Handed back explicitly, then a round trip through the queue: RabbitMQ may answer a channel
-      // close before it has requeued what the channel held, and `psf-quarantine release` run right
-      // after `list` once found nothing (the Postfix test).
-      try {
-        ch.nackAll(true);
-        await ch.checkQueue(quarantineQueue(owner));
-      } catch {
-        // The channel is gone: the broker requeues its messages anyway.
+      await ch.close().catch(() => {});
+      if (held > 0) await this.#requeued(queue, held);
+    }
+  }
+
+  /**
+   * Waits (at most a second) until the `held` messages a look handed back are ready again:
+   * RabbitMQ may answer a channel close before it has requeued them, and `psf-quarantine release`
+   * run right after `list` once found nothing (the Postfix test). Not a nack with requeue: on a
+   * quorum queue that would count as a delivery attempt against a delivery limit.
+   */
+  async #requeued(queue: string, held: number): Promise<void> {
+    const ch = await this.#model()
+      .createChannel()
+      .catch(() => undefined);
+    if (!ch) return;
+    ch.on('error', () => {});
+    try {
+      for (let i = 0; i < 20; i++) {
+        if ((await ch.checkQueue(queue)).messageCount >= held) return;
+        await new Promise((r) => setTimeout(r, 50));
       }
+    } catch {
+      // The broker is gone: it requeues them when it can.
+    } finally {
       await ch.close().catch(() => {});
     }
   }
