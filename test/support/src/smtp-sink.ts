@@ -25,6 +25,12 @@ export async function startSmtpSink(): Promise<SmtpSink> {
       stdio: ['ignore', 'pipe', 'inherit'],
     },
   );
+  // Without the binary (postfix not installed: scripts/services.sh installs it) spawn emits
+  // 'error', which would otherwise end the process: the wait below fails with the reason.
+  let failed: Error | undefined;
+  child.once('error', (err) => {
+    failed = err;
+  });
   let last = '';
   child.stdout?.on('data', (b: Buffer) => {
     last = (last + b.toString()).slice(-200);
@@ -37,6 +43,7 @@ export async function startSmtpSink(): Promise<SmtpSink> {
       setTimeout(() => s.destroy(), 1000).unref();
     });
     if (up) break;
+    if (failed) throw new Error(`smtp-sink could not start: ${failed.message}`);
     if (i > 50) throw new Error('smtp-sink did not listen');
     await sleep(100);
   }
