@@ -1,7 +1,7 @@
 // The floor for a content filter in Postfix's 10025/10026 loop: smtp-server in, psf's Reinjector
 // out, no classification and no broker. What the chain bench compares the gateway with.
 import type { AddressInfo } from 'node:net';
-import { Reinjector, type XForward } from '@psf/gateway';
+import { greetAtOnce, Reinjector, type XForward } from '@psf/gateway';
 import { SMTPServer } from 'smtp-server';
 
 export interface Passthrough {
@@ -36,6 +36,8 @@ export async function startPassthrough(listenPort: number, reinjectPort: number)
       });
     },
   });
+  // As the gateway: no 100 ms early-talker pause before the greeting of Postfix's connections.
+  greetAtOnce(server);
   await new Promise<void>((resolve) => server.listen(listenPort, '127.0.0.1', resolve));
   return {
     port: (server.server.address() as AddressInfo).port,

@@ -21,6 +21,7 @@ import { createMailFilter, type MailFilter } from './mail-filter.js';
 import { addressOf, GatewayMetrics, serveMetrics } from './metrics.js';
 import type { OwnerMap } from './owners.js';
 import type { OnTimeout, PolicyMap } from './policy.js';
+import { greetAtOnce } from './prompt-greeting.js';
 import { Reinjector, type XForward } from './reinjector.js';
 import { coalesceReplies } from './reply-coalescing.js';
 import { failureReply, okRcptReply, okReply } from './reply-map.js';
@@ -224,6 +225,7 @@ export class Gateway {
       },
     });
     coalesceReplies(this.#server.server);
+    greetAtOnce(this.#server);
     this.#server.on('error', (err) =>
       log.error({ event: 'smtp-error', err: err.message }, 'SMTP server error'),
     );

@@ -26,6 +26,7 @@ export { addressIsOwner, readOwnerMap } from './owners.js';
 export type { PipeOptions } from './pipe.js';
 export { runPipe } from './pipe.js';
 export type { Disposition, OnTimeout, OwnerPolicy, PolicyMap, PolicyOptions } from './policy.js';
+export { greetAtOnce } from './prompt-greeting.js';
 export type { MessageSource, ReinjectEnvelope, ReinjectorOptions, XForward } from './reinjector.js';
 export { createReinjector, Reinjector } from './reinjector.js';
 export { releaseQuarantined } from './release.js';
