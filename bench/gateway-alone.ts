@@ -59,6 +59,8 @@ try {
     vhost.url,
     sink.port,
     profile ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : [],
+    // As docs/postfix.md asks of an admin: a reinjection connection for each concurrent session.
+    sessions,
   );
   cleanups.push(() => stopChild(gw.child));
   const classifier = await startChildClassifier(vhost.url, DEFAULT_QUEUE, 'noop', 32);

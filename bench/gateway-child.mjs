@@ -1,15 +1,15 @@
 // The gateway of bench/memory.ts, alone in its process so that /proc/<pid>/status is its memory.
 // Plain JavaScript for plain node: tsx's loader would add about 35 MB of RSS that production has not.
-//   argv: AMQP_URL REINJECT_PORT. Sends { port, metricsPort } once ready (metrics on a free
+//   argv: AMQP_URL REINJECT_PORT [REINJECT_POOL_SIZE]. Sends { port, metricsPort } once ready (metrics on a free
 //   loopback port), { level, msg, err } per warning or error; 'stop' closes it.
 import { startGateway } from '@psf/gateway';
 
-const [amqpUrl = '', reinjectPort = ''] = process.argv.slice(2);
+const [amqpUrl = '', reinjectPort = '', poolSize = '10'] = process.argv.slice(2);
 const report = (level) => (obj, msg) => process.send?.({ level, msg, err: String(obj?.err ?? '') });
 const gateway = await startGateway({
   amqpUrl,
   listen: { port: 0 },
-  reinject: { port: Number(reinjectPort) },
+  reinject: { port: Number(reinjectPort), poolSize: Number(poolSize) },
   metrics: { port: 0 },
   logger: { debug() {}, info() {}, warn: report('warn'), error: report('error') },
 });

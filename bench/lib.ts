@@ -259,9 +259,10 @@ export async function startGatewayChild(
   amqpUrl: string,
   reinjectPort: number,
   execArgv: string[] = [],
+  reinjectPoolSize = 10,
 ): Promise<GatewayChild> {
   const file = fileURLToPath(new URL('./gateway-child.mjs', import.meta.url));
-  const child = fork(file, [amqpUrl, String(reinjectPort)], { execArgv });
+  const child = fork(file, [amqpUrl, String(reinjectPort), String(reinjectPoolSize)], { execArgv });
   const warnings: string[] = [];
   const { port, metricsPort } = await new Promise<{ port: number; metricsPort: number }>(
     (resolve, reject) => {
