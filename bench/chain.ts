@@ -62,6 +62,8 @@ interface Run {
   /** Gateway: per-mail time (p50) and the classifier RPC part of it, ms. */
   gwMs: number;
   rpcMs: number;
+  /** SMTP sessions Postfix opened to the filter per 100 mails (connection reuse); NaN for the baseline. */
+  filterSessions: number;
 }
 
 /** S SMTP sessions share N mails (many transactions per session, as a relay would). */
@@ -153,6 +155,12 @@ try {
   cleanups.push(() => passthrough.close());
   const postfix: Record<Target, PostfixInstance> = { baseline: basePf, passthrough: passPf, psf: psfPf };
   const pids = { classifier: classifier.pid, broker: rabbitPid() };
+  const gw = gateway;
+  const filterSessions: Record<Target, () => Promise<number>> = {
+    baseline: async () => Number.NaN,
+    passthrough: async () => passthrough.sessions(),
+    psf: async () => (await gw.metrics.sessions.get()).values[0]?.value ?? 0,
+  };
 
   async function measure(target: Target, count: number, tag: string): Promise<Run> {
     const sink = sinks[target];
@@ -161,6 +169,7 @@ try {
     let rss = process.memoryUsage().rss;
     const sampler = setInterval(() => (rss = Math.max(rss, process.memoryUsage().rss)), 100);
     const meter = cpuMeter(pids, postfix[target].dir);
+    const sessionsBefore = await filterSessions[target]();
     const t0 = performance.now();
     try {
       await submit(postfix[target].publicPort, count, sessions, tag);
@@ -192,6 +201,7 @@ try {
           gwLines.map((l) => l.rpc),
           0.5,
         ),
+        filterSessions: (100 * ((await filterSessions[target]()) - sessionsBefore)) / count,
       };
     } finally {
       clearInterval(sampler);
@@ -214,6 +224,9 @@ try {
       console.error(
         `run ${r + 1} ${target.padEnd(8)}: ${fmt(run.rate)} mails/s (submitted ${fmt(run.submitted, 2)} s, ` +
           `delivered ${fmt(run.delivered, 2)} s), busy ${fmt(run.busyPct)}% (others ${fmt(run.otherPct)}%)` +
+          (target === 'baseline'
+            ? ''
+            : `, ${fmt(run.filterSessions, 1)} sessions to the filter per 100 mails`) +
           (target === 'psf' ? `, gateway p50 ${fmt(run.gwMs, 1)} ms (rpc ${fmt(run.rpcMs, 1)} ms)` : ''),
       );
     }

@@ -6,6 +6,8 @@ import { SMTPServer } from 'smtp-server';
 
 export interface Passthrough {
   port: number;
+  /** SMTP sessions Postfix opened so far. */
+  sessions(): number;
   close(): Promise<void>;
 }
 
@@ -38,9 +40,12 @@ export async function startPassthrough(listenPort: number, reinjectPort: number)
   });
   // As the gateway: no 100 ms early-talker pause before the greeting of Postfix's connections.
   greetAtOnce(server);
+  let sessions = 0;
+  server.server.on('connection', () => sessions++);
   await new Promise<void>((resolve) => server.listen(listenPort, '127.0.0.1', resolve));
   return {
     port: (server.server.address() as AddressInfo).port,
+    sessions: () => sessions,
     async close() {
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await reinjector.close();

@@ -340,6 +340,8 @@ describe('gateway without Postfix', () => {
     const { port } = chain.gateway.metricsAddress!;
     const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
     expect(text).toMatch(/^psf_mails_total\{outcome="ok"\} 2$/m);
+    // Two mails over one session.
+    expect(text).toMatch(/^psf_smtp_sessions_total 1$/m);
     expect(text).toMatch(/^psf_recipients_total\{owner="bob@example.org",status="spam"\} 1$/m);
     expect(text).toMatch(/^psf_recipients_total\{owner="carol@example.org",status="quarantined"\} 1$/m);
     expect(text).toMatch(/^psf_recipients_total\{owner="dave@example.org",status="clean"\} 1$/m);

@@ -205,6 +205,7 @@ export class Gateway {
           const err = Object.assign(new Error('5.7.1 not a trusted client'), { responseCode: 554 });
           return cb(err);
         }
+        this.metrics.sessions.inc();
         cb();
       },
       // Every sender and recipient is taken (Postfix checked them): answered at once, so the

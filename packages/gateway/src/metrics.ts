@@ -5,7 +5,7 @@ import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 /**
  * The gateway's statistics (prom-client), in its own registry so that several gateways in one
  * process (tests, embedding) do not mix: mails by outcome, recipients by owner and status,
- * latencies, sizes, sessions in flight, broker connection state.
+ * latencies, sizes, sessions opened, mails in flight, broker connection state.
  */
 export class GatewayMetrics {
   readonly registry = new Registry();
@@ -49,6 +49,11 @@ export class GatewayMetrics {
     name: 'psf_mail_bytes',
     help: 'Size of the mails handled',
     buckets: [1e3, 4e3, 16e3, 64e3, 256e3, 1e6, 4e6, 16e6, 64e6],
+    registers: [this.registry],
+  });
+  readonly sessions = new Counter({
+    name: 'psf_smtp_sessions_total',
+    help: 'SMTP/LMTP sessions a trusted peer (Postfix) opened; against psf_mails_total it shows how well Postfix reuses its connections',
     registers: [this.registry],
   });
   readonly inFlight = new Gauge({
