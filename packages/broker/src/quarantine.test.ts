@@ -94,6 +94,39 @@ describe('Quarantine', () => {
     }
   });
 
+  it('looks at the same moment take turns: each sees every mail, from two processes or one', async () => {
+    // Two admins (or the self-service page and psf-quarantine) listing and reading at once.
+    const other = await BrokerConnection.open({ url: vhost.url });
+    try {
+      await other.waitForConnect(10_000);
+      const here = new Quarantine({ connection: conn });
+      const there = new Quarantine({ connection: other });
+      const ids = ['e1', 'e2', 'e3', 'e4', 'e5'];
+      for (const id of ids) await here.store(mail(id, 'erin@example.org'));
+      for (let round = 0; round < 5; round++) {
+        const looks = await Promise.all([
+          here.list('erin@example.org'),
+          there.list('erin@example.org'),
+          here.list('erin@example.org'),
+          there.read('erin@example.org', 'e5'),
+        ]);
+        for (const list of looks.slice(0, 3))
+          expect((list as Array<{ id: string }>).map((e) => e.id)).toEqual(ids);
+        expect((looks[3] as { id: string } | undefined)?.id).toBe('e5');
+      }
+      // A mail taken while others look: each look sees it or not, and every other mail.
+      const [taken, list] = await Promise.all([
+        there.take('erin@example.org', 'e3', async () => {}),
+        here.list('erin@example.org'),
+      ]);
+      expect(taken).toBe(true);
+      expect(list.map((e) => e.id).filter((id) => id !== 'e3')).toEqual(['e1', 'e2', 'e4', 'e5']);
+      expect((await here.list('erin@example.org')).map((e) => e.id)).toEqual(['e1', 'e2', 'e4', 'e5']);
+    } finally {
+      await other.close();
+    }
+  });
+
   it('forgets mail after the retention time', async () => {
     const q = new Quarantine({ connection: conn, retentionMs: 200 });
     await q.store(mail('old', 'dave@example.org'));

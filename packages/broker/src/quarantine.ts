@@ -6,9 +6,10 @@ import {
   type QuarantinedMail,
   quarantineQueue,
 } from '@psf/protocol';
-import type { GetMessage } from 'amqplib';
+import type { ChannelModel, GetMessage } from 'amqplib';
 import libmime from 'libmime';
 import type { BrokerConnection } from './connection.js';
+import { withQueueLock } from './queue-lock.js';
 import { type QueueType, queueTypeArgs } from './topology.js';
 
 export interface QuarantineOptions {
@@ -37,6 +38,12 @@ export function subjectOf(raw: Buffer): string | undefined {
   }
 }
 
+/** What a look does with the mails it holds; `ack` removes one for good. */
+type Look<T> = (
+  messages: Array<{ mail: QuarantinedMail; message: GetMessage }>,
+  ack: (message: GetMessage) => Promise<void>,
+) => Promise<T>;
+
 /**
  * Per-owner quarantines kept in RabbitMQ: one durable queue per owner (`psf.quarantine.<owner>`),
  * persistent messages expiring after the retention time. RabbitMQ rather than a local store, so
@@ -44,8 +51,9 @@ export function subjectOf(raw: Buffer): string | undefined {
  * A mail counts as quarantined only once the broker confirmed it.
  *
  * Listing and taking browse the queue: every message is fetched unacknowledged and handed back
- * (requeued) when the browse ends, except the one taken. A second browser running at
- * the same moment sees the queue without the messages the first one holds.
+ * (requeued) when the browse ends, except the one taken. Looks at one owner's quarantine take
+ * turns, across processes (a lock queue: queue-lock.ts), since a look running beside another
+ * would see the queue without the messages the other holds; a look waits at most 5 s for its turn.
  */
 export class Quarantine {
   readonly #conn: BrokerConnection;
@@ -132,16 +140,15 @@ export class Quarantine {
     return this.take(owner, id, async () => {});
   }
 
-  async #browse<T>(
-    owner: string,
-    use: (
-      messages: Array<{ mail: QuarantinedMail; message: GetMessage }>,
-      ack: (message: GetMessage) => Promise<void>,
-    ) => Promise<T>,
-  ): Promise<T> {
+  async #browse<T>(owner: string, use: Look<T>): Promise<T> {
     if (!isValidOwner(owner)) throw new PsfError('CONFIG', `invalid owner id ${JSON.stringify(owner)}`);
     const queue = quarantineQueue(owner);
-    const ch = await this.#model().createChannel();
+    const model = this.#model();
+    return withQueueLock(model, queue, () => this.#look(model, queue, use));
+  }
+
+  async #look<T>(model: ChannelModel, queue: string, use: Look<T>): Promise<T> {
+    const ch = await model.createChannel();
     ch.on('error', () => {});
     let held = 0;
     try {
