@@ -6,6 +6,8 @@ import { Quarantine, subjectOf } from './quarantine.js';
 
 let vhost: Vhost;
 let conn: BrokerConnection;
+/** A second connection: another process (psf-quarantine beside the token API, say). */
+let other: BrokerConnection;
 
 const mail = (id: string, owner = 'alice@example.org'): QuarantinedMail => ({
   id,
@@ -21,11 +23,13 @@ const mail = (id: string, owner = 'alice@example.org'): QuarantinedMail => ({
 beforeAll(async () => {
   vhost = await createVhost();
   conn = await BrokerConnection.open({ url: vhost.url });
-  await conn.waitForConnect(10_000);
+  other = await BrokerConnection.open({ url: vhost.url });
+  await Promise.all([conn.waitForConnect(10_000), other.waitForConnect(10_000)]);
 });
 
 afterAll(async () => {
   await conn?.close();
+  await other?.close();
   await vhost?.close();
 });
 
@@ -76,55 +80,43 @@ describe('Quarantine', () => {
   it('a look hands every mail back before it ends: a look from another connection right after sees them', async () => {
     // As `psf-quarantine list` and then `release`, one process after the other. The race this
     // guards against (requeue after the close) is rare: the rounds give it chances to show.
-    const other = await BrokerConnection.open({ url: vhost.url });
-    try {
-      await other.waitForConnect(10_000);
-      const first = new Quarantine({ connection: conn });
-      const next = new Quarantine({ connection: other });
-      await first.store(mail('d1', 'dora@example.org'));
-      await first.store(mail('d2', 'dora@example.org'));
-      for (let round = 0; round < 20; round++) {
-        expect((await first.list('dora@example.org')).map((e) => e.id)).toEqual(['d1', 'd2']);
-        expect((await next.read('dora@example.org', 'd2'))?.id).toBe('d2');
-      }
-      expect(await next.take('dora@example.org', 'd2', async () => {})).toBe(true);
-      expect((await first.list('dora@example.org')).map((e) => e.id)).toEqual(['d1']);
-    } finally {
-      await other.close();
+    const first = new Quarantine({ connection: conn });
+    const next = new Quarantine({ connection: other });
+    await first.store(mail('d1', 'dora@example.org'));
+    await first.store(mail('d2', 'dora@example.org'));
+    for (let round = 0; round < 20; round++) {
+      expect((await first.list('dora@example.org')).map((e) => e.id)).toEqual(['d1', 'd2']);
+      expect((await next.read('dora@example.org', 'd2'))?.id).toBe('d2');
     }
+    expect(await next.take('dora@example.org', 'd2', async () => {})).toBe(true);
+    expect((await first.list('dora@example.org')).map((e) => e.id)).toEqual(['d1']);
   });
 
   it('looks at the same moment take turns: each sees every mail, from two processes or one', async () => {
     // Two admins (or the self-service page and psf-quarantine) listing and reading at once.
-    const other = await BrokerConnection.open({ url: vhost.url });
-    try {
-      await other.waitForConnect(10_000);
-      const here = new Quarantine({ connection: conn });
-      const there = new Quarantine({ connection: other });
-      const ids = ['e1', 'e2', 'e3', 'e4', 'e5'];
-      for (const id of ids) await here.store(mail(id, 'erin@example.org'));
-      for (let round = 0; round < 5; round++) {
-        const looks = await Promise.all([
-          here.list('erin@example.org'),
-          there.list('erin@example.org'),
-          here.list('erin@example.org'),
-          there.read('erin@example.org', 'e5'),
-        ]);
-        for (const list of looks.slice(0, 3))
-          expect((list as Array<{ id: string }>).map((e) => e.id)).toEqual(ids);
-        expect((looks[3] as { id: string } | undefined)?.id).toBe('e5');
-      }
-      // A mail taken while others look: each look sees it or not, and every other mail.
-      const [taken, list] = await Promise.all([
-        there.take('erin@example.org', 'e3', async () => {}),
+    const here = new Quarantine({ connection: conn });
+    const there = new Quarantine({ connection: other });
+    const ids = ['e1', 'e2', 'e3', 'e4', 'e5'];
+    for (const id of ids) await here.store(mail(id, 'erin@example.org'));
+    for (let round = 0; round < 5; round++) {
+      const looks = await Promise.all([
         here.list('erin@example.org'),
+        there.list('erin@example.org'),
+        here.list('erin@example.org'),
+        there.read('erin@example.org', 'e5'),
       ]);
-      expect(taken).toBe(true);
-      expect(list.map((e) => e.id).filter((id) => id !== 'e3')).toEqual(['e1', 'e2', 'e4', 'e5']);
-      expect((await here.list('erin@example.org')).map((e) => e.id)).toEqual(['e1', 'e2', 'e4', 'e5']);
-    } finally {
-      await other.close();
+      for (const list of looks.slice(0, 3))
+        expect((list as Array<{ id: string }>).map((e) => e.id)).toEqual(ids);
+      expect((looks[3] as { id: string } | undefined)?.id).toBe('e5');
     }
+    // A mail taken while others look: each look sees it or not, and every other mail.
+    const [taken, list] = await Promise.all([
+      there.take('erin@example.org', 'e3', async () => {}),
+      here.list('erin@example.org'),
+    ]);
+    expect(taken).toBe(true);
+    expect(list.map((e) => e.id).filter((id) => id !== 'e3')).toEqual(['e1', 'e2', 'e4', 'e5']);
+    expect((await here.list('erin@example.org')).map((e) => e.id)).toEqual(['e1', 'e2', 'e4', 'e5']);
   });
 
   it('forgets mail after the retention time', async () => {
