@@ -2,10 +2,13 @@
 // minimal pass-through filter in the same 10025/10026 loop, in the same run.
 //   npx tsx bench/chain.ts [--n 500] [--sessions 10] [--size 4096] [--runs 3] [--classifier noop|keyword]
 //                          [--reply-mode direct|queue] [--cap-ms 60000]
+//                          [--broker shared|private] [--erl-args "+sbwt none"]
 // baseline: plain Postfix -> sink. passthrough: Postfix (content_filter) -> a pass-through filter
 // (smtp-server + psf's Reinjector, bench/passthrough-filter.ts) -> Postfix reinjection smtpd -> sink.
 // psf: Postfix (content_filter) -> gateway -> RabbitMQ -> classifier (own process, psf.default) ->
 // gateway -> Postfix reinjection smtpd -> sink. The three take turns, so noise hits all. The clock runs from the first submit until the sink has all N.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { ReplyMode } from '@psf/broker';
 import { type Gateway, startGateway } from '@psf/gateway';
 import { DEFAULT_QUEUE } from '@psf/protocol';
@@ -16,6 +19,7 @@ import {
   type PostfixInstance,
   type Sink,
   startPostfix,
+  startRabbitNode,
   startSink,
   type Vhost,
 } from '@psf/testkit';
@@ -43,6 +47,10 @@ const runs = numberOption('runs', 3);
 const capMs = numberOption('cap-ms', 60_000);
 const kind = option('classifier', 'noop') === 'keyword' ? 'keyword' : 'noop';
 const replyMode = (option('reply-mode', 'direct') === 'queue' ? 'queue' : 'direct') satisfies ReplyMode;
+// --broker private: RabbitMQ on a private node (with --erl-args added to its Erlang VM's) instead
+// of the shared broker.
+const privateBroker = option('broker', 'shared') === 'private';
+const erlArgs = option('erl-args', '');
 const hardCapMs = 3 * (runs + 1) * (capMs + 5000) + 60_000;
 
 type Target = 'baseline' | 'passthrough' | 'psf';
@@ -126,14 +134,22 @@ try {
   for (const t of TARGETS) cleanups.push(() => sinks[t].close());
   const basePf = await startPostfix({ mode: 'plain', sinkPort: sinks.baseline.port });
   cleanups.push(() => basePf[Symbol.asyncDispose]());
-  vhost = await createVhost();
-  cleanups.push(() => (vhost as Vhost).close());
+  let broker: { url: string; pid: number };
+  if (privateBroker) {
+    const node = await startRabbitNode({ erlArgs });
+    cleanups.push(() => node[Symbol.asyncDispose]());
+    broker = { url: node.url, pid: Number(readFileSync(join(node.dir, 'node.pid'), 'utf8')) };
+  } else {
+    vhost = await createVhost();
+    cleanups.push(() => (vhost as Vhost).close());
+    broker = { url: vhost.url, pid: rabbitPid() };
+  }
   // The gateway needs the reinjection port, Postfix the filter port: reserve one, start Postfix first.
   const filterPort = await freePort();
   const psfPf = await startPostfix({ mode: 'after-queue-smtp', sinkPort: sinks.psf.port, filterPort });
   cleanups.push(() => psfPf[Symbol.asyncDispose]());
   gateway = await startGateway({
-    amqpUrl: vhost.url,
+    amqpUrl: broker.url,
     listen: { port: filterPort },
     reinject: { port: psfPf.reinjectPort },
     timeoutMs: 10_000,
@@ -142,7 +158,7 @@ try {
   });
   cleanups.push(() => (gateway as Gateway).close());
   await gateway.ready(10_000); // topology declared: psf.default exists for the classifier
-  classifier = await startChildClassifier(vhost.url, DEFAULT_QUEUE, kind, 16);
+  classifier = await startChildClassifier(broker.url, DEFAULT_QUEUE, kind, 16);
   cleanups.push(() => (classifier as ChildClassifier).stop());
   const passPort = await freePort();
   const passPf = await startPostfix({
@@ -154,7 +170,7 @@ try {
   const passthrough = await startPassthrough(passPort, passPf.reinjectPort);
   cleanups.push(() => passthrough.close());
   const postfix: Record<Target, PostfixInstance> = { baseline: basePf, passthrough: passPf, psf: psfPf };
-  const pids = { classifier: classifier.pid, broker: rabbitPid() };
+  const pids = { classifier: classifier.pid, broker: broker.pid };
   const gw = gateway;
   const filterSessions: Record<Target, () => Promise<number>> = {
     baseline: async () => Number.NaN,

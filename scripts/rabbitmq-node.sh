@@ -3,7 +3,8 @@
 #   start NAME AMQP DIST MGMT DIR [plugin..]   MGMT 0: no management plugin
 #   stop DIR | ctl NAME DIR ARGS..             ctl: rabbitmqctl against that node
 # Everything listens on 127.0.0.1; the node has its own cookie, config, plugins and mnesia in DIR.
-# DIR/extra.conf is appended to rabbitmq.conf, DIR/advanced.config is used if present. Must run as root.
+# DIR/extra.conf is appended to rabbitmq.conf, DIR/advanced.config is used if present, DIR/erl-args
+# (one line, e.g. "+sbwt none") is added to the Erlang VM's arguments. Must run as root.
 set -euo pipefail
 # Not /usr/sbin/*: as root those su to user rabbitmq and take the shared broker's cookie.
 B=/usr/lib/rabbitmq/bin
@@ -34,7 +35,8 @@ start)
   export RABBITMQ_NODENAME=$N RABBITMQ_DIST_PORT=$DP RABBITMQ_NODE_IP_ADDRESS=127.0.0.1 \
     RABBITMQ_MNESIA_BASE=$D/mnesia RABBITMQ_LOG_BASE=$D/log RABBITMQ_CONFIG_FILE=$D/rabbitmq.conf \
     RABBITMQ_ADVANCED_CONFIG_FILE=$D/advanced.config RABBITMQ_ENABLED_PLUGINS_FILE=$D/enabled_plugins \
-    RABBITMQ_PID_FILE=$D/node.pid RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS="-kernel inet_dist_use_interface {127,0,0,1}"
+    RABBITMQ_PID_FILE=$D/node.pid \
+    RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS="-kernel inet_dist_use_interface {127,0,0,1} $(cat "$D/erl-args" 2>/dev/null || true)"
   # A node that fails to boot dumps erl_crash.dump into its working directory: not the caller's.
   export ERL_CRASH_DUMP=$D/erl_crash.dump
   rm -f "$D/node.pid" # stale after kill -9

@@ -15,6 +15,8 @@ export interface StartRabbitNodeOptions {
   extraConf?: string;
   /** The whole advanced.config (Erlang terms), e.g. rabbitmq_auth_backend_ldap's queries. */
   advancedConfig?: string;
+  /** Erlang VM arguments added to the node's, e.g. `+sbwt none` (schedulers do not busy-wait). */
+  erlArgs?: string;
 }
 
 export interface RabbitNode {
@@ -49,6 +51,7 @@ export async function startRabbitNode(opts: StartRabbitNodeOptions = {}): Promis
   let startArgs: string[] = [];
   if (opts.extraConf !== undefined) await writeFile(join(dir, 'extra.conf'), `${opts.extraConf}\n`);
   if (opts.advancedConfig !== undefined) await writeFile(join(dir, 'advanced.config'), opts.advancedConfig);
+  if (opts.erlArgs !== undefined) await writeFile(join(dir, 'erl-args'), opts.erlArgs);
   // A node that finds a port taken dies at boot (eaddrinuse, after ~7 s).
   const ports = await start(
     dir,
