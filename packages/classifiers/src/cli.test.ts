@@ -1,5 +1,5 @@
 import { type ChildProcessWithoutNullStreams, execFile, spawn } from 'node:child_process';
-import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -106,6 +106,39 @@ describe('psf-classify configuration', () => {
     const corrupt = await runCli(['-c', file, 'check'], PLAIN);
     expect(corrupt.code).toBe(78);
     expect(corrupt.stderr).toMatch(/^psf-classify: .*global\.psfbayes/m);
+  });
+
+  it("the senders kind in a composite: an owner's allowed sender passes the rules, a bad list line exits 75", async () => {
+    const lists = join(dir, 'lists');
+    const file = join(dir, 'senders.json');
+    await writeFile(
+      file,
+      JSON.stringify({
+        kind: 'composite',
+        senders: { lists },
+        composite: { members: [{ kind: 'rules' }, { kind: 'senders' }] },
+      }),
+    );
+    const spam =
+      'From: Lottery Club <club@prizes.example>\r\nSubject: WINNER OF THE CASH PRIZE\r\n\r\nYou have won the lottery, act now!\r\n';
+    const check = (rcpt: string) => runCli(['-c', file, 'check', '--rcpt', rcpt], spam);
+    expect(JSON.parse((await check('alice@example.org')).stdout)).toMatchObject({ action: 'tag' });
+    await mkdir(join(lists, 'owners'), { recursive: true });
+    await writeFile(join(lists, 'owners', 'alice%40example.org.senders'), 'allow club@prizes.example\n');
+    const allowed = JSON.parse((await check('alice@example.org')).stdout);
+    expect(allowed).toMatchObject({ action: 'accept', spam: false });
+    expect(allowed.reasons).toContain('senders:SENDER_ALLOWED');
+    // Bob has no list: the rules decide for him.
+    expect(JSON.parse((await check('bob@example.org')).stdout)).toMatchObject({ action: 'tag' });
+    // The senders kind alone fails on a bad line: check exits 75 naming the file and line.
+    await writeFile(join(lists, 'owners', 'alice%40example.org.senders'), 'welcome club@prizes.example\n');
+    await writeFile(join(dir, 'senders-alone.json'), JSON.stringify({ kind: 'senders', senders: { lists } }));
+    const failing = await runCli(
+      ['-c', join(dir, 'senders-alone.json'), 'check', '--rcpt', 'alice@example.org'],
+      spam,
+    );
+    expect(failing.code).toBe(75);
+    expect(failing.stderr).toMatch(/alice%40example\.org\.senders:1: expected "allow <pattern>"/);
   });
 
   it('check with spamd down: exit 75 and the reason', async () => {

@@ -44,6 +44,13 @@ export { createRspamdClassifier, DEFAULT_RSPAMD_MAPPING, RSPAMD_ACTIONS, rspamdV
 export type { Link, RuleInput } from './rule-input.js';
 export type { Rule, RulesOptions } from './rules.js';
 export { classify, createRulesClassifier, DEFAULT_THRESHOLD, RULES, ruleHits } from './rules.js';
+export type { SenderListsOptions } from './sender-lists.js';
+export {
+  ALLOWED_SCORE,
+  BLOCKED_SCORE,
+  createSenderListsClassifier,
+  OWNER_LISTS_DIR,
+} from './sender-lists.js';
 export type { SpamAssassinOptions, SpamdCommand, SpamdResult } from './spamassassin.js';
 export { askSpamd, createSpamAssassinClassifier, parseSpamdResponse } from './spamassassin.js';
 export type { Thresholds } from './thresholds.js';

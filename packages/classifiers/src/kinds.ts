@@ -6,6 +6,7 @@ import { BayesStore } from './bayes/store.js';
 import { createComposite } from './composite.js';
 import { createRspamdClassifier, RSPAMD_ACTIONS } from './rspamd.js';
 import { createRulesClassifier } from './rules.js';
+import { createSenderListsClassifier } from './sender-lists.js';
 import { createSpamAssassinClassifier } from './spamassassin.js';
 import { thresholdsSchema } from './thresholds.js';
 
@@ -86,6 +87,30 @@ export const KINDS = {
     description: "psf's rule set (headers, body, URLs)",
     options: z.object({ thresholds: thresholdsSchema.optional() }).strict().default({}),
     create: (o) => createRulesClassifier(o.thresholds ? { thresholds: o.thresholds } : {}),
+  }),
+  senders: defineKind({
+    description:
+      "sender allow and block lists, the admin's and each owner's (as SpamAssassin's welcomelist_from)",
+    options: z
+      .object({
+        allow: z.array(z.string()).default([]),
+        block: z.array(z.string()).default([]),
+        /** The owners' lists directory: owners/<owner>.senders. */
+        lists: z.string().min(1).optional(),
+        /** Whose list applies; default each mail's first recipient. */
+        owner: z.string().min(1).optional(),
+        blockAction: z.enum(['tag', 'quarantine', 'reject']).default('tag'),
+      })
+      .strict()
+      .default({ allow: [], block: [], blockAction: 'tag' }),
+    create: (o) =>
+      createSenderListsClassifier({
+        allow: o.allow,
+        block: o.block,
+        blockAction: o.blockAction,
+        ...(o.lists ? { lists: o.lists } : {}),
+        ...(o.owner ? { owner: o.owner } : {}),
+      }),
   }),
   spamassassin: defineKind({
     description: "SpamAssassin's spamd",
