@@ -12,9 +12,10 @@ die() { echo "services: ERROR: $*" >&2; exit 1; }
 
 installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
 missing=()
-# bogofilter, spamassassin and rspamd: the classifier comparison and bridges (private daemons);
-# amavisd-new: the peers benchmark (a private amavisd); chromium: the self-service page's browser test.
-for p in postfix rabbitmq-server slapd ldap-utils bogofilter spamassassin rspamd amavisd-new chromium; do installed "$p" || missing+=("$p"); done
+# bogofilter, spamassassin, rspamd and clamav-daemon: the classifier comparison and bridges (private
+# daemons); amavisd-new: the peers benchmark (a private amavisd); chromium: the self-service page's
+# browser test.
+for p in postfix rabbitmq-server slapd ldap-utils bogofilter spamassassin rspamd clamav-daemon amavisd-new chromium; do installed "$p" || missing+=("$p"); done
 # systemd-analyze checks the example units (nothing is started with it).
 command -v systemd-analyze >/dev/null || missing+=(systemd)
 if [ ${#missing[@]} -gt 0 ]; then

@@ -1,7 +1,8 @@
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { openSmtp, sendMail, startTcpProxy } from '@psf/testkit';
+import { createClamavClassifier } from '@psf/classifiers';
+import { EICAR, openSmtp, sendMail, startClamd, startTcpProxy } from '@psf/testkit';
 import { describe, expect, it, vi } from 'vitest';
 import { header, throughPostfix } from './chain.js';
 
@@ -203,6 +204,34 @@ describe('through a real Postfix (after-queue content_filter)', () => {
     expect(carol!.dsn.rcpt['carol@example.org']?.notify).toEqual(['FAILURE', 'DELAY']);
     expect((await quarantineCli(['list', 'carol@example.org'], env)).stdout).toBe('');
     expect((await quarantineCli(['release', 'carol@example.org', id!], env)).code).toBe(1);
+  });
+
+  it('a virus is quarantined by the ClamAV bridge on psf.default (as amavisd-new would), clean mail delivered', async () => {
+    await using clamd = await startClamd();
+    await using t = await throughPostfix({
+      defaultHandler: createClamavClassifier({ host: clamd.host, port: clamd.port }),
+    });
+    const attached = (content: string) =>
+      `From: a@example.net\r\nTo: dora@example.org\r\nSubject: your file\r\nMIME-Version: 1.0\r\n` +
+      `Content-Type: multipart/mixed; boundary=b1\r\n\r\n--b1\r\nContent-Type: text/plain\r\n\r\nsee attached\r\n` +
+      `--b1\r\nContent-Type: application/octet-stream\r\nContent-Transfer-Encoding: base64\r\n` +
+      `Content-Disposition: attachment; filename=tool.com\r\n\r\n${Buffer.from(content).toString('base64')}\r\n--b1--\r\n`;
+    await using smtp = await openSmtp(t.pf.publicPort);
+    await smtp.send({ from: 'a@example.net', to: ['dora@example.org'], raw: attached(EICAR) });
+    await smtp.send({ from: 'a@example.net', to: ['dora@example.org'], raw: attached('a harmless file\n') });
+    const [clean] = await t.sink.waitFor(1, 15_000);
+    expect(header(clean!.raw, 'X-PSF-Status')).toBe('clean; action=accept');
+    await t.pf.waitForLog(/status=sent .*quarantined for 1/, 5000);
+    const env = { PSF_AMQP_URL: t.chain.vhost.url, PSF_REINJECT: `127.0.0.1:${t.pf.reinjectPort}` };
+    const list = await quarantineCli(['list', 'dora@example.org'], env);
+    const [, , from, rcpt, score, reasons] = list.stdout.trim().split('\t');
+    expect([from, rcpt, score, reasons]).toEqual([
+      '<a@example.net>',
+      'dora@example.org',
+      '100.0',
+      `VIRUS:${clamd.eicarName}`,
+    ]);
+    expect(t.sink.mails).toHaveLength(1);
   });
 });
 

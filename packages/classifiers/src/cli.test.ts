@@ -8,9 +8,11 @@ import { sendLearn } from '@psf/client-sdk';
 import { isPsfError, type ScanRequest, userQueue } from '@psf/protocol';
 import {
   createVhost,
+  EICAR,
   freePort,
   type Rspamd,
   type Spamd,
+  startClamd,
   startRspamd,
   startSpamd,
   type Vhost,
@@ -50,7 +52,9 @@ describe('psf-classify configuration', () => {
     const r = await runCli(['--kind', 'nope', 'check'], PLAIN);
     expect(r.code).toBe(78);
     expect(r.stderr).toMatch(/kind/);
-    expect(r.stderr).toMatch(/expected one of bayes, rules, spamassassin, rspamd, composite/);
+    expect(r.stderr).toMatch(
+      /expected one of bayes, rules, senders, spamassassin, rspamd, clamav, composite/,
+    );
   });
 
   it('a bad option in a kind section: exit 78 naming it', async () => {
@@ -151,6 +155,28 @@ describe('psf-classify configuration', () => {
     const r = await runCli(['-c', file, 'check'], PLAIN);
     expect(r.code).toBe(75);
     expect(r.stderr).toMatch(/unreachable/);
+  });
+
+  it('the clamav kind asks a real clamd: the EICAR test file is quarantined', async () => {
+    await using clamd = await startClamd();
+    const file = join(dir, 'clamav.json');
+    await writeFile(
+      file,
+      JSON.stringify({ kind: 'clamav', clamav: { address: `${clamd.host}:${clamd.port}` } }),
+    );
+    const infected = `From: a@example.net\r\nSubject: see attached\r\n\r\n${EICAR}\r\n`;
+    const r = await runCli(['-c', file, 'check'], infected);
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout)).toEqual({
+      v: 1,
+      action: 'quarantine',
+      score: 100,
+      spam: true,
+      reasons: [`VIRUS:${clamd.eicarName}`],
+    });
+    expect(JSON.parse((await runCli(['-c', file, 'check'], PLAIN)).stdout)).toMatchObject({
+      action: 'accept',
+    });
   });
 });
 

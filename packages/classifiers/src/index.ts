@@ -33,6 +33,8 @@ export {
   tokenize,
   toVerdict,
 } from './bayes/index.js';
+export type { ClamavOptions, ClamdResult } from './clamav.js';
+export { askClamd, createClamavClassifier, INFECTED_SCORE, parseClamdReply } from './clamav.js';
 export type { CompositeMember, CompositeOptions } from './composite.js';
 export { createComposite } from './composite.js';
 export type { ClassifyConfig } from './config.js';

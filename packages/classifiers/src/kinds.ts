@@ -3,6 +3,7 @@ import type { Learner, Mail, Verdict } from '@psf/client-sdk';
 import { PsfError, VERDICT_ACTIONS } from '@psf/protocol';
 import { z } from 'zod';
 import { BayesStore } from './bayes/store.js';
+import { createClamavClassifier } from './clamav.js';
 import { createComposite } from './composite.js';
 import { createRspamdClassifier, RSPAMD_ACTIONS } from './rspamd.js';
 import { createRulesClassifier } from './rules.js';
@@ -154,6 +155,24 @@ export const KINDS = {
         ...(o.userFromRecipient ? { user: firstRecipient } : o.user ? { user: o.user } : {}),
         ...(o.timeoutMs ? { timeoutMs: o.timeoutMs } : {}),
         ...(o.actions ? { actions: o.actions } : {}),
+      }),
+  }),
+  clamav: defineKind({
+    description: "ClamAV's clamd (viruses, as amavisd-new asks it)",
+    options: z
+      .object({
+        address: hostPort.default({ host: '127.0.0.1', port: 3310 }),
+        timeoutMs,
+        /** What an infected mail gets. */
+        action: z.enum(['tag', 'quarantine', 'discard', 'reject']).default('quarantine'),
+      })
+      .strict()
+      .default({ address: { host: '127.0.0.1', port: 3310 }, action: 'quarantine' }),
+    create: (o) =>
+      createClamavClassifier({
+        ...o.address,
+        action: o.action,
+        ...(o.timeoutMs ? { timeoutMs: o.timeoutMs } : {}),
       }),
   }),
   composite: defineKind({

@@ -10,6 +10,7 @@
  * ```
  */
 export { bundle, type NodeCommandOptions, writeNodeCommand } from './bundle.js';
+export { type Clamd, EICAR, startClamd } from './clamd.js';
 export { freePort, type SendMailOptions, sendMail } from './net.js';
 export {
   type PostfixInstance,
