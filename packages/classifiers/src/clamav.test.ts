@@ -5,32 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createClamavClassifier, parseClamdReply } from './clamav.js';
 import { createComposite } from './composite.js';
 import { createRulesClassifier } from './rules.js';
-import { mailOf, PLAIN } from './test-mails.js';
-
-/** PLAIN with an attachment: the EICAR test file, base64 as a mail client would send it. */
-const withAttachment = (content: string) =>
-  [
-    'From: Alice Example <alice@example.net>',
-    'To: Bob Example <bob@example.org>',
-    'Subject: the file you asked for',
-    'Date: Mon, 02 Mar 2026 10:00:00 +0000',
-    'Message-ID: <20260302100000.5678@mail.example.net>',
-    'MIME-Version: 1.0',
-    'Content-Type: multipart/mixed; boundary="b1"',
-    '',
-    '--b1',
-    'Content-Type: text/plain; charset=utf-8',
-    '',
-    'Here it is.',
-    '--b1',
-    'Content-Type: application/octet-stream',
-    'Content-Transfer-Encoding: base64',
-    'Content-Disposition: attachment; filename="tool.com"',
-    '',
-    Buffer.from(content).toString('base64'),
-    '--b1--',
-    '',
-  ].join('\r\n');
+import { mailOf, PLAIN, withAttachment } from './test-mails.js';
 
 describe('parseClamdReply', () => {
   it('reads OK and FOUND, and refuses errors and silence', () => {

@@ -53,7 +53,7 @@ describe('psf-classify configuration', () => {
     expect(r.code).toBe(78);
     expect(r.stderr).toMatch(/kind/);
     expect(r.stderr).toMatch(
-      /expected one of bayes, rules, senders, spamassassin, rspamd, clamav, composite/,
+      /expected one of bayes, rules, senders, spamassassin, rspamd, attachments, clamav, composite/,
     );
   });
 

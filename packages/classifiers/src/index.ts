@@ -3,6 +3,8 @@
  * mailbox owner's own machine.
  */
 
+export type { AttachmentsOptions } from './attachments.js';
+export { BANNED_SCORE, createAttachmentsClassifier, DEFAULT_BANNED_EXTENSIONS } from './attachments.js';
 export type {
   BayesOptions,
   Label,

@@ -2,6 +2,7 @@ import { hostPort } from '@psf/broker';
 import type { Learner, Mail, Verdict } from '@psf/client-sdk';
 import { PsfError, VERDICT_ACTIONS } from '@psf/protocol';
 import { z } from 'zod';
+import { createAttachmentsClassifier } from './attachments.js';
 import { BayesStore } from './bayes/store.js';
 import { createClamavClassifier } from './clamav.js';
 import { createComposite } from './composite.js';
@@ -156,6 +157,19 @@ export const KINDS = {
         ...(o.timeoutMs ? { timeoutMs: o.timeoutMs } : {}),
         ...(o.actions ? { actions: o.actions } : {}),
       }),
+  }),
+  attachments: defineKind({
+    description: 'attachments that run code (banned files, as amavisd-new)',
+    options: z
+      .object({
+        /** Banned extensions; default DEFAULT_BANNED_EXTENSIONS (Gmail's blocked types). */
+        banned: z.array(z.string().min(1)).optional(),
+        action: z.enum(['tag', 'quarantine', 'discard', 'reject']).default('quarantine'),
+      })
+      .strict()
+      .default({ action: 'quarantine' }),
+    create: (o) =>
+      createAttachmentsClassifier({ action: o.action, ...(o.banned ? { banned: o.banned } : {}) }),
   }),
   clamav: defineKind({
     description: "ClamAV's clamd (viruses, as amavisd-new asks it)",

@@ -38,6 +38,34 @@ export const PLAIN = [
   '',
 ].join('\r\n');
 
+/** A mail with one attachment, base64 as a mail client sends it. */
+export const withAttachment = (
+  content: string,
+  { filename = 'tool.com', contentType = 'application/octet-stream' } = {},
+) =>
+  [
+    'From: Alice Example <alice@example.net>',
+    'To: Bob Example <bob@example.org>',
+    'Subject: the file you asked for',
+    'Date: Mon, 02 Mar 2026 10:00:00 +0000',
+    'Message-ID: <20260302100000.5678@mail.example.net>',
+    'MIME-Version: 1.0',
+    'Content-Type: multipart/mixed; boundary="b1"',
+    '',
+    '--b1',
+    'Content-Type: text/plain; charset=utf-8',
+    '',
+    'Here it is.',
+    '--b1',
+    `Content-Type: ${contentType}`,
+    'Content-Transfer-Encoding: base64',
+    `Content-Disposition: attachment; filename="${filename}"`,
+    '',
+    Buffer.from(content).toString('base64'),
+    '--b1--',
+    '',
+  ].join('\r\n');
+
 export const mailOf = (
   raw: string,
   envelope: ScanEnvelope = { mailFrom: 'sender@example.net', rcpt: ['bob@example.org'] },
