@@ -88,6 +88,20 @@ describe('composite', () => {
     );
   });
 
+  it('fails when a required member fails (a virus scanner down must not let mail through), else skips it', async () => {
+    const members = (required: boolean) => [
+      { name: 'rules', classify: answer({ action: 'accept', score: 1, reasons: ['MISSING_MID'] }) },
+      { name: 'clamav', classify: broken, required },
+    ];
+    const err = await createComposite({ members: members(true) })(mailOf(PLAIN)).catch((e: unknown) => e);
+    expect(isPsfError(err, 'CLASSIFIER_FAILED')).toBe(true);
+    expect((err as Error).message).toMatch(/^a required member failed: clamav: .*unreachable/);
+    expect(await createComposite({ members: members(false) })(mailOf(PLAIN))).toMatchObject({
+      action: 'accept',
+      reasons: ['clamav:FAILED', 'rules:MISSING_MID'],
+    });
+  });
+
   it('refuses an empty member list', () => {
     expect(() => createComposite({ members: [] })).toThrow(/at least one member/);
   });

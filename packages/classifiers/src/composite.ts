@@ -13,6 +13,11 @@ export interface CompositeMember {
   timeoutMs?: number;
   /** Takes owners' corrections, on members that learn. */
   learn?: Learner;
+  /**
+   * Its failure fails the composite (CLASSIFIER_FAILED, so the gateway's timeout policy applies)
+   * instead of being skipped: a virus scanner, whose outage must not let mail through unscanned.
+   */
+  required?: boolean;
 }
 
 export interface CompositeOptions {
@@ -28,8 +33,8 @@ export interface CompositeOptions {
  * (a member without a score counts 0 when it accepts, the tag threshold when it does not), and
  * the action comes from the composite's thresholds on that sum. A member that fails or runs out
  * of time is skipped and named in the reasons (`name:FAILED`): it adds nothing, so an outage
- * leans towards delivering. Only when every member fails does the composite fail
- * (PsfError CLASSIFIER_FAILED: the gateway's timeout policy applies).
+ * leans towards delivering. Only when every member fails, or a `required` one, does the
+ * composite fail (PsfError CLASSIFIER_FAILED: the gateway's timeout policy applies).
  */
 export function createComposite(
   options: CompositeOptions,
@@ -53,11 +58,14 @@ function classifyAll(options: CompositeOptions): (mail: Mail) => Promise<Verdict
     let answered = 0;
     const reasons: string[] = [];
     const failures: string[] = [];
+    const requiredFailures: string[] = [];
     results.forEach((r, i) => {
       const member = options.members[i] as CompositeMember;
       if (r.status === 'rejected') {
+        const failure = `${member.name}: ${(r.reason as Error)?.message ?? String(r.reason)}`;
         reasons.push(`${member.name}:FAILED`);
-        failures.push(`${member.name}: ${(r.reason as Error)?.message ?? String(r.reason)}`);
+        failures.push(failure);
+        if (member.required) requiredFailures.push(failure);
         return;
       }
       answered++;
@@ -67,6 +75,8 @@ function classifyAll(options: CompositeOptions): (mail: Mail) => Promise<Verdict
     });
     if (answered === 0)
       throw new PsfError('CLASSIFIER_FAILED', `every member failed: ${failures.join('; ')}`);
+    if (requiredFailures.length > 0)
+      throw new PsfError('CLASSIFIER_FAILED', `a required member failed: ${requiredFailures.join('; ')}`);
     score = round1(score);
     const action = actionFor(score, thresholds);
     // Failures first: they must survive the 50-reason limit.

@@ -194,12 +194,21 @@ export const KINDS = {
     options: z
       .object({
         members: z
-          .array(z.object({ kind: z.string(), weight: z.number().default(1), timeoutMs }).strict())
+          .array(
+            z
+              .object({
+                kind: z.string(),
+                weight: z.number().default(1),
+                timeoutMs,
+                required: z.boolean().default(false),
+              })
+              .strict(),
+          )
           .min(1),
         thresholds: thresholdsSchema.optional(),
       })
       .strict()
-      .default({ members: [{ kind: 'rules', weight: 1 }] }),
+      .default({ members: [{ kind: 'rules', weight: 1, required: false }] }),
     create: (o, context) => {
       const built = o.members.map((m) => {
         if (m.kind === 'composite')
@@ -211,6 +220,7 @@ export const KINDS = {
           name: m.kind,
           classify: m.classify,
           weight: m.weight,
+          required: m.required,
           ...(m.timeoutMs ? { timeoutMs: m.timeoutMs } : {}),
           ...(m.classify.learn ? { learn: m.classify.learn } : {}),
         })),
