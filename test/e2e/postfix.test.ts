@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { createClamavClassifier } from '@psf/classifiers';
+import { createClamavClassifier, createComposite, createRulesClassifier } from '@psf/classifiers';
 import { EICAR, openSmtp, sendMail, startClamd, startTcpProxy } from '@psf/testkit';
 import { describe, expect, it, vi } from 'vitest';
 import { header, throughPostfix } from './chain.js';
@@ -232,6 +232,39 @@ describe('through a real Postfix (after-queue content_filter)', () => {
       `VIRUS:${clamd.eicarName}`,
     ]);
     expect(t.sink.mails).toHaveLength(1);
+  });
+
+  it('clamd down with clamav required in the composite: Postfix keeps the mail (451) and delivers it scanned once clamd is back', async () => {
+    await using clamd = await startClamd();
+    await using proxy = await startTcpProxy(clamd.port);
+    const composite = createComposite({
+      members: [
+        { name: 'rules', classify: createRulesClassifier() },
+        {
+          name: 'clamav',
+          classify: createClamavClassifier({ host: '127.0.0.1', port: proxy.port }),
+          required: true,
+        },
+      ],
+      thresholds: { tag: 5, quarantine: 50 },
+    });
+    await using t = await throughPostfix({ defaultHandler: composite, gateway: { onTimeout: 'tempfail' } });
+    proxy.cut();
+    await sendMail(t.pf.publicPort, {
+      from: 'a@example.net',
+      to: ['dora@example.org'],
+      subject: 'kept',
+      text: 'hi',
+    });
+    await t.pf.waitForLog(/status=deferred .*451 4\.3\.0 the classifier failed on this mail/, 15_000);
+    expect(await t.pf.queue()).toHaveLength(1);
+    expect(t.sink.mails).toHaveLength(0);
+
+    proxy.restore();
+    await t.pf.flush();
+    const [m] = await t.sink.waitFor(1, 15_000);
+    expect(header(m!.raw, 'Subject')).toBe('kept');
+    expect(header(m!.raw, 'X-PSF-Status')).toBe('clean; action=accept');
   });
 });
 

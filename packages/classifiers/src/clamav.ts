@@ -52,13 +52,15 @@ export function askClamd(
         parts.push(length, chunk);
       }
       parts.push(Buffer.alloc(4));
+      // No half-close: the zero length ends the stream, and a proxy in between may not pass one.
       // clamd may answer (a size limit) and close before it has read everything: that is its reply.
-      socket.end(Buffer.concat(parts));
+      socket.write(Buffer.concat(parts));
     });
     socket.on('data', (b: Buffer) => {
       size += b.length;
       if (size > MAX_REPLY_BYTES) return fail(`answer longer than ${MAX_REPLY_BYTES} bytes`);
       chunks.push(b);
+      if (b.includes(0)) socket.end(); // the reply's terminator: clamd closes too
     });
     socket.on('error', (err: NodeJS.ErrnoException) => {
       if (err.code === 'EPIPE' || err.code === 'ECONNRESET') return; // its reply, if any, is read at 'end'
