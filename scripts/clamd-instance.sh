@@ -8,20 +8,9 @@
 set -euo pipefail
 export PATH=/usr/sbin:/usr/bin:/sbin:/bin:$PATH
 
-die() { echo "clamd-instance: $*" >&2; exit 2; }
-[ $# -ge 2 ] || die "usage: $0 start DIR PORT | stop DIR"
-cmd=$1
-dir=$(realpath -m -- "$2")
-
 # shellcheck source=pid-daemon.sh
 . "$(dirname "$0")/pid-daemon.sh"
-stop_instance() { stop_pidfile "$dir/clamd.pid" clamd; }
-
-case $cmd in
-stop) stop_instance; exit ;;
-start) ;;
-*) die "unknown command: $cmd" ;;
-esac
+instance_front clamd-instance clamd "start DIR PORT | stop DIR" "$@"
 [ $# -eq 3 ] && [[ $3 =~ ^[0-9]+$ ]] || die "usage: $0 start DIR PORT"
 port=$3
 command -v clamd > /dev/null || die "clamd missing: run scripts/services.sh"

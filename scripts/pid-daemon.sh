@@ -17,3 +17,21 @@ stop_pidfile() {
   fi
   rm -f "$1"
 }
+
+# instance_front NAME COMM USAGE ARGS...: the front of a script that runs one private daemon in a
+# dir. Defines die (messages prefixed NAME) and stop_instance (COMM by DIR/COMM.pid); ARGS `stop
+# DIR` stops it and exits, `start DIR ...` returns with $dir set (absolute) for the script to go on.
+instance_front() {
+  instance_name=$1 instance_comm=$2
+  local usage=$3
+  shift 3
+  die() { echo "$instance_name: $*" >&2; exit 2; }
+  stop_instance() { stop_pidfile "$dir/$instance_comm.pid" "$instance_comm"; }
+  [ $# -ge 2 ] || die "usage: $0 $usage"
+  dir=$(realpath -m -- "$2")
+  case $1 in
+  stop) stop_instance; exit ;;
+  start) ;;
+  *) die "unknown command: $1" ;;
+  esac
+}

@@ -14,20 +14,9 @@
 set -euo pipefail
 export PATH=/usr/sbin:/usr/bin:/sbin:/bin:$PATH
 
-die() { echo "rspamd-instance: $*" >&2; exit 2; }
-[ $# -ge 2 ] || die "usage: $0 start DIR PORT [CACHE] | stop DIR"
-cmd=$1
-dir=$(realpath -m -- "$2")
-
 # shellcheck source=pid-daemon.sh
 . "$(dirname "$0")/pid-daemon.sh"
-stop_instance() { stop_pidfile "$dir/rspamd.pid" rspamd; }
-
-case $cmd in
-stop) stop_instance; exit ;;
-start) ;;
-*) die "unknown command: $cmd" ;;
-esac
+instance_front rspamd-instance rspamd "start DIR PORT [CACHE] | stop DIR" "$@"
 [ $# -ge 3 ] && [ $# -le 5 ] && [[ $3 =~ ^[0-9]+$ ]] && [[ ${5:-0} =~ ^[0-9]+$ ]] ||
   die "usage: $0 start DIR PORT [CACHE [MILTER_PORT]]"
 port=$3

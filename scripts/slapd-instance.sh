@@ -12,22 +12,11 @@ export PATH=/usr/sbin:/usr/bin:/sbin:/bin:$PATH
 # ldap-utils would read /etc/ldap/ldap.conf and ~/.ldaprc (BASE, URI, TLS): take only what we pass.
 export LDAPNOINIT=1
 
-die() { echo "slapd-instance: $*" >&2; exit 2; }
-[ $# -ge 2 ] || die "usage: $0 start DIR PORT | stop DIR"
-cmd=$1
-dir=$(realpath -m -- "$2") # slapd.conf wants absolute paths
-suffix=dc=example,dc=test
-rootdn=cn=admin,$suffix
-
 # shellcheck source=pid-daemon.sh
 . "$(dirname "$0")/pid-daemon.sh"
-stop_instance() { stop_pidfile "$dir/slapd.pid" slapd; }
-
-case $cmd in
-stop) stop_instance; exit ;;
-start) ;;
-*) die "unknown command: $cmd" ;;
-esac
+instance_front slapd-instance slapd "start DIR PORT | stop DIR" "$@"
+suffix=dc=example,dc=test
+rootdn=cn=admin,$suffix
 [ $# -eq 3 ] && [[ $3 =~ ^[0-9]+$ ]] || die "usage: $0 start DIR PORT"
 port=$3
 url=ldap://127.0.0.1:$port/
