@@ -1,6 +1,6 @@
 import { createServer, type Socket } from 'node:net';
 import { isPsfError } from '@psf/protocol';
-import { freePort, startSpamd } from '@psf/testkit';
+import { freePort, startSpamd, startTcpProxy } from '@psf/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSpamAssassinClassifier, parseSpamdResponse } from './spamassassin.js';
 import { GTUBE, mailOf, PLAIN } from './test-mails.js';
@@ -51,6 +51,12 @@ describe('SpamAssassin bridge against a real spamd', () => {
     expect(v).toMatchObject({ v: 1, action: 'tag', spam: true });
     expect(v.score).toBeGreaterThanOrEqual(100);
     expect(v.reasons).toContain('GTUBE');
+  });
+
+  it('works through a TCP proxy that does not pass a half-close (as some load balancers)', async () => {
+    await using proxy = await startTcpProxy(spamd.port);
+    const sa = createSpamAssassinClassifier({ host: '127.0.0.1', port: proxy.port, timeoutMs: 5000 });
+    expect((await sa(mailOf(GTUBE))).reasons).toContain('GTUBE');
   });
 
   it('a plain mail is ham', async () => {

@@ -58,7 +58,9 @@ export function askSpamd(
       const head = [`${opts.command} ${PROTOCOL}`, `Content-length: ${raw.length}`];
       if (opts.user) head.push(`User: ${opts.user.replace(/[\r\n]/g, '')}`);
       socket.write(`${head.join('\r\n')}\r\n\r\n`);
-      socket.end(raw); // spamd reads Content-length bytes; the half-close says we are done
+      // spamd reads Content-length bytes, answers and closes: no half-close, which a proxy in
+      // between (a load balancer) may not pass.
+      socket.write(raw);
     });
     socket.on('data', (b: Buffer) => {
       size += b.length;
