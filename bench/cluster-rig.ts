@@ -25,6 +25,11 @@ export interface ClusterRunOptions {
   sessions: number;
   /** Seconds of load before the kill. */
   killAfterSeconds: number;
+  /**
+   * Mails per second in all (half to each gateway); flat out when not set. A paced load goes on
+   * for as long after the kill however fast the outage's 451s come, so that the recovery is seen.
+   */
+  rate?: number;
   /** Start the killed node again once the load is done, and check that it rejoined. */
   restartKilled?: boolean;
   mailSize?: number;
@@ -151,6 +156,7 @@ export async function runClusterScenario(o: ClusterRunOptions): Promise<ClusterR
         port: gw.address.port,
         count: Math.ceil(o.count / 2) - (g === 1 && o.count % 2 ? 1 : 0),
         sessions: o.sessions,
+        ...(o.rate ? { rate: o.rate / 2 } : {}),
         mails: mails[g] as ReturnType<typeof generatedMails>,
         from: 'load@example.net',
         to: RCPT,
