@@ -24,6 +24,39 @@ describe('banned attachments', () => {
     expect((await banned(attached('run me.js'))).reasons).toEqual(['BANNED:run_me.js']);
   });
 
+  it('opens attached mails (a forward as attachment), three deep', async () => {
+    const banned = createAttachmentsClassifier();
+    /** `raw` attached to a new mail as message/rfc822. */
+    const forward = (raw: string, n: number) =>
+      [
+        `From: fwd${n}@example.net`,
+        `Subject: fwd ${n}`,
+        'MIME-Version: 1.0',
+        `Content-Type: multipart/mixed; boundary="f${n}"`,
+        '',
+        `--f${n}`,
+        'Content-Type: text/plain',
+        '',
+        'see attached',
+        `--f${n}`,
+        'Content-Type: message/rfc822',
+        `Content-Disposition: attachment; filename="fwd${n}.eml"`,
+        '',
+        raw,
+        `--f${n}--`,
+        '',
+      ].join('\r\n');
+    const evil = withAttachment('MZ', { filename: 'setup.exe' });
+    expect((await banned(mailOf(forward(evil, 1)))).reasons).toEqual(['BANNED:fwd1.eml/setup.exe']);
+    const deep = forward(forward(forward(evil, 3), 2), 1);
+    expect((await banned(mailOf(deep))).reasons).toEqual(['BANNED:fwd1.eml/fwd2.eml/fwd3.eml/setup.exe']);
+    // Deeper than that is not opened.
+    expect((await banned(mailOf(forward(deep, 0)))).action).toBe('accept');
+    expect((await banned(mailOf(forward(withAttachment('%PDF', { filename: 'a.pdf' }), 1)))).action).toBe(
+      'accept',
+    );
+  });
+
   it('lets documents, pictures and plain mail through', async () => {
     const banned = createAttachmentsClassifier();
     for (const name of ['report.pdf', 'photo.JPG', 'notes.txt', 'exe', 'archive.zip'])
