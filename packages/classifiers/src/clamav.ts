@@ -63,7 +63,7 @@ export function askClamd(
       if (b.includes(0)) socket.end(); // the reply's terminator: clamd closes too
     });
     socket.on('error', (err: NodeJS.ErrnoException) => {
-      if (err.code === 'EPIPE' || err.code === 'ECONNRESET') return; // its reply, if any, is read at 'end'
+      if (err.code === 'EPIPE' || err.code === 'ECONNRESET') return; // its reply, if any, is read at 'close'
       fail(err.code === 'ECONNREFUSED' ? 'unreachable (connection refused)' : err.message, err);
     });
     socket.on('close', () => {
