@@ -126,12 +126,15 @@ function xforwardOf(session: SMTPServerSession): XForward {
 /** The DSN parameters of the transaction, as smtp-server decoded them. */
 function dsnOf(session: SMTPServerSession): Dsn {
   const { envelope } = session;
-  const rcpt: NonNullable<Dsn['rcpt']> = {};
-  for (const r of envelope.rcptTo) {
-    const d = (r as { dsn?: { notify?: string[]; orcpt?: string } }).dsn;
-    if (d)
-      rcpt[r.address] = { ...(d.notify ? { notify: d.notify } : {}), ...(d.orcpt ? { orcpt: d.orcpt } : {}) };
-  }
+  // Object.fromEntries, not assignment: an address such as `__proto__` stays a key.
+  const rcpt: NonNullable<Dsn['rcpt']> = Object.fromEntries(
+    envelope.rcptTo.flatMap((r) => {
+      const d = (r as { dsn?: { notify?: string[]; orcpt?: string } }).dsn;
+      return d
+        ? [[r.address, { ...(d.notify ? { notify: d.notify } : {}), ...(d.orcpt ? { orcpt: d.orcpt } : {}) }]]
+        : [];
+    }),
+  );
   const mail = (envelope as { dsn?: { ret?: string; envid?: string } }).dsn;
   return { ...(mail?.ret ? { ret: mail.ret } : {}), ...(mail?.envid ? { envid: mail.envid } : {}), rcpt };
 }

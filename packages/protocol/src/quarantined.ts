@@ -11,21 +11,32 @@ export interface Dsn {
   rcpt?: Record<string, { notify?: string[]; orcpt?: string }>;
 }
 
+const dsnRcptSchema = z.object({
+  notify: z.array(z.string().max(10)).max(4).optional(),
+  orcpt: z.string().max(500).optional(),
+});
+
+// By recipient as [address, parameters] pairs: a record would lose an address such as
+// `__proto__` (assigning that key sets the prototype); Object.fromEntries keeps it as a key.
 const dsnSchema = z
   .object({
     ret: z.string().max(10).optional(),
     envid: z.string().max(500).optional(),
     rcpt: z
-      .record(
-        z.string(),
-        z.object({
-          notify: z.array(z.string().max(10)).max(4).optional(),
-          orcpt: z.string().max(500).optional(),
-        }),
-      )
+      .array(z.tuple([z.string(), dsnRcptSchema]))
+      .transform((entries) => Object.fromEntries(entries))
       .optional(),
   })
   .strict();
+
+/** The DSN header's JSON as dsnSchema reads it: the recipients' object as its entries. */
+function dsnEntries(json: unknown): unknown {
+  if (typeof json !== 'object' || json === null || !('rcpt' in json)) return json;
+  const { rcpt } = json as { rcpt: unknown };
+  const isMap = typeof rcpt === 'object' && rcpt !== null && !Array.isArray(rcpt);
+  // Anything but an object of addresses (an array included) becomes null, which the schema refuses.
+  return { ...json, rcpt: isMap ? Object.entries(rcpt) : null };
+}
 
 /** A mail held in an owner's quarantine, with what is needed to release it. */
 export interface QuarantinedMail {
@@ -82,7 +93,7 @@ const headersSchema = z.object({
   [QuarantineHeader.dsn]: z
     .string()
     .transform((s, ctx) => {
-      const parsed = dsnSchema.safeParse(JSON.parse(s));
+      const parsed = dsnSchema.safeParse(dsnEntries(JSON.parse(s)));
       if (!parsed.success) ctx.addIssue({ code: 'custom', message: 'bad DSN parameters' });
       return parsed.data as Dsn;
     })
