@@ -45,6 +45,9 @@ describe('verdict', () => {
   it('refuses header injection and psf-owned header names', () => {
     const inj = { v: 1, action: 'accept', headers: { 'X-Note': 'a\r\nBcc: victim@example.org' } };
     expect(codeOf(() => decodeReply(reply(inj)))).toBe('BAD_VERDICT');
+    // Reasons end up in X-Spam-Status: the same rule.
+    const viaReasons = { v: 1, action: 'tag', reasons: ['BAYES_99\r\nBcc: victim@example.org'] };
+    expect(codeOf(() => decodeReply(reply(viaReasons)))).toBe('BAD_VERDICT');
     expect(codeOf(() => decodeReply(reply({ v: 1, action: 'accept', headers: { Subject: 'x' } })))).toBe(
       'BAD_VERDICT',
     );

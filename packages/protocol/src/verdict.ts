@@ -25,7 +25,8 @@ export const verdictSchema = z.object({
   action: z.enum(VERDICT_ACTIONS),
   score: z.number().finite().optional(),
   spam: z.boolean().optional(),
-  reasons: z.array(z.string().max(200)).max(50).optional(),
+  // Reasons go into X-Spam-Status (tests=...): no CR/LF there either.
+  reasons: z.array(headerValue.max(200)).max(50).optional(),
   headers: z.record(headerName, headerValue).optional(),
 });
 

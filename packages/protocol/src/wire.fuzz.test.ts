@@ -77,7 +77,10 @@ const verdict: fc.Arbitrary<Verdict> = fc.record(
     action: fc.constantFrom(...VERDICT_ACTIONS),
     score: fc.double({ noNaN: true, noDefaultInfinity: true }),
     spam: fc.boolean(),
-    reasons: fc.array(fc.string({ maxLength: 200 }), { maxLength: 50 }),
+    reasons: fc.array(
+      fc.string({ maxLength: 200 }).filter((r) => !/[\r\n\0]/.test(r)),
+      { maxLength: 50 },
+    ),
     headers: fc.dictionary(
       fc.stringMatching(/^X-[A-Za-z0-9][A-Za-z0-9-]{0,75}$/).filter((n) => !/^x-psf-/i.test(n)),
       fc.string({ maxLength: 900 }).filter((v) => !/[\r\n\0]/.test(v)),
