@@ -177,7 +177,10 @@ describe('through a real Postfix (after-queue content_filter)', () => {
 
   it('quarantines, lists and releases a mail with psf-quarantine; the release reaches the next hop with its DSN request', async () => {
     await using t = await throughPostfix({
-      owners: { 'carol@example.org': () => ({ v: 1, action: 'quarantine', score: 11, reasons: ['CAROL'] }) },
+      owners: {
+        // A tab in a reason must not shift psf-quarantine's columns.
+        'carol@example.org': () => ({ v: 1, action: 'quarantine', score: 11, reasons: ['CAROL', 'TAB\tIN'] }),
+      },
     });
     await using smtp = await openSmtp(t.pf.publicPort);
     expect((await smtp.command('MAIL FROM:<s@example.net> RET=HDRS')).code).toBe(250);
@@ -193,7 +196,12 @@ describe('through a real Postfix (after-queue content_filter)', () => {
     const list = await quarantineCli(['list', 'carol@example.org'], env);
     expect(list.code).toBe(0);
     const [id, , from, rcpt, score, reasons] = list.stdout.trim().split('\t');
-    expect([from, rcpt, score, reasons]).toEqual(['<s@example.net>', 'carol@example.org', '11.0', 'CAROL']);
+    expect([from, rcpt, score, reasons]).toEqual([
+      '<s@example.net>',
+      'carol@example.org',
+      '11.0',
+      'CAROL,TAB?IN',
+    ]);
 
     expect((await quarantineCli(['release', 'carol@example.org', id!], env)).code).toBe(0);
     const [, carol] = await t.sink.waitFor(2, 15_000);

@@ -62,7 +62,9 @@ program
         const score = e.verdict.score?.toFixed(1) ?? '-';
         const reasons = e.verdict.reasons?.join(',') || '-';
         const when = new Date(e.quarantinedAt).toISOString();
-        console.log([e.id, when, `<${e.mailFrom}>`, e.rcpt.join(','), score, reasons, e.size].join('\t'));
+        const fields = [e.id, when, `<${e.mailFrom}>`, e.rcpt.join(','), score, reasons, String(e.size)];
+        // Sender and reasons come from outside: no tab to shift the columns, no terminal escapes.
+        console.log(fields.map((f) => f.replace(/[\x00-\x1f\x7f]/g, '?')).join('\t'));
       }
       return true;
     })(),
