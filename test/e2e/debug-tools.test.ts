@@ -37,13 +37,15 @@ describe('tools for people debugging mail', () => {
           { env, timeout: 20_000 },
           (err, stdout, stderr) => (err ? reject(new Error(`${err.message}: ${stderr}`)) : resolve(stdout)),
         );
-        send.stdin?.end('Subject: debug me\r\nFrom: eve@example.net\r\n\r\nhello\r\n');
+        send.stdin?.end('Subject: debug me\x1b[2J\r\nFrom: eve@example.net\r\n\r\nhello\r\n');
       });
       expect(JSON.parse(verdict)).toEqual({ v: 1, action: 'tag', score: 7 });
       await new Promise((r) => (recv.exitCode === null ? recv.once('exit', r) : r(null)));
       expect(recv.exitCode).toBe(0);
       expect(printed).toMatch(/"mailFrom":"eve@example.net","rcpt":\["dora@example.org"\]/);
-      expect(printed).toMatch(/^ {2}Subject: debug me$/m);
+      // The sender's terminal escape is shown as ?, not sent to the terminal.
+      expect(printed).toMatch(/^ {2}Subject: debug me\?\[2J$/m);
+      expect(printed).not.toContain('\x1b');
     } finally {
       recv.kill();
       await admin.close();

@@ -54,7 +54,9 @@ program
             truncated: mail.truncated,
           }),
         );
-        console.log(headers.replace(/^/gm, '  '));
+        // The headers come from the sender: no escape sequence reaches the terminal.
+        const shown = headers.replace(/\r/g, '').replace(/[\x00-\x08\x0b-\x1f\x7f]/g, '?');
+        console.log(shown.replace(/^/gm, '  '));
         if (--left <= 0) setImmediate(done);
         return { v: 1, action: opts.verdict, score: Number(opts.score) };
       },

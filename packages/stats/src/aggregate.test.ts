@@ -77,11 +77,15 @@ describe('StatsAggregate', () => {
   it('prints a readable summary', () => {
     const agg = new StatsAggregate();
     agg.add(mail({ status: 'spam', from: 'big@spam.test' }));
+    agg.add(mail({ status: 'spam', from: 'esc\x1b[2J@spam.test' }));
     agg.add(mail({ owner: '', status: 'clean' }));
     const text = formatSummary(agg.summary());
-    expect(text).toMatch(/^mails 2; classification p50 2\.\d ms/m);
-    expect(text).toMatch(/^ {2}"alice" +0 +1$/m);
-    expect(text).toMatch(/^ {2}total +1 +1$/m);
+    // A sender's control characters (a terminal escape here) are not printed.
+    expect(text).toMatch(/^ {2}esc\?\[2J@spam\.test +1$/m);
+    expect(text).not.toContain('\x1b');
+    expect(text).toMatch(/^mails 3; classification p50 2\.\d ms/m);
+    expect(text).toMatch(/^ {2}"alice" +0 +2$/m);
+    expect(text).toMatch(/^ {2}total +1 +2$/m);
     expect(text).toMatch(/^ {2}big@spam\.test +1$/m);
   });
 });

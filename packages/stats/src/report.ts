@@ -31,7 +31,8 @@ export function formatSummary(s: Summary): string {
     out.push(
       ...table(
         ['sender', 'recipients'],
-        s.topSpamSenders.map((t) => [t.sender, String(t.recipients)]),
+        // Senders come from outside: control characters (terminal escapes) shown as ?.
+        s.topSpamSenders.map((t) => [t.sender.replace(/[\x00-\x1f\x7f]/g, '?'), String(t.recipients)]),
       ).map((l) => `  ${l}`),
     );
   out.push('', 'dead letters (requests no classifier answered):');
