@@ -1,6 +1,5 @@
-import { connect } from 'node:net';
 import type { Mail, Verdict } from '@psf/client-sdk';
-import { PsfError } from '@psf/protocol';
+import { parseReply, tcpExchange } from './tcp-exchange.js';
 
 /** The score of an infected mail: beyond any spam threshold, as a virus is no matter of degree. */
 export const INFECTED_SCORE = 100;
@@ -28,53 +27,27 @@ const MAX_REPLY_BYTES = 4096;
  * before each chunk, a zero length at the end). Failures, clamd's own errors included (`INSTREAM
  * size limit exceeded`: clamd.conf's StreamMaxLength), are PsfError CLASSIFIER_FAILED.
  */
-export function askClamd(
+export async function askClamd(
   raw: Buffer,
   opts: { host: string; port: number; timeoutMs: number },
 ): Promise<ClamdResult> {
-  const where = `clamd at ${opts.host}:${opts.port}`;
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    const fail = (message: string, cause?: unknown) => {
-      clearTimeout(timer);
-      socket.destroy();
-      reject(new PsfError('CLASSIFIER_FAILED', `${where}: ${message}`, { cause }));
-    };
-    const socket = connect({ host: opts.host, port: opts.port, noDelay: true });
-    const timer = setTimeout(() => fail(`no answer within ${opts.timeoutMs} ms`), opts.timeoutMs);
-    socket.on('connect', () => {
-      const parts: Buffer[] = [Buffer.from('zINSTREAM\0')];
-      for (let at = 0; at < raw.length; at += CHUNK_BYTES) {
-        const chunk = raw.subarray(at, at + CHUNK_BYTES);
-        const length = Buffer.alloc(4);
-        length.writeUInt32BE(chunk.length);
-        parts.push(length, chunk);
-      }
-      parts.push(Buffer.alloc(4));
-      // No half-close: the zero length ends the stream, and a proxy in between may not pass one.
-      // clamd may answer (a size limit) and close before it has read everything: that is its reply.
-      socket.write(Buffer.concat(parts));
-    });
-    socket.on('data', (b: Buffer) => {
-      size += b.length;
-      if (size > MAX_REPLY_BYTES) return fail(`answer longer than ${MAX_REPLY_BYTES} bytes`);
-      chunks.push(b);
-      if (b.includes(0)) socket.end(); // the reply's terminator: clamd closes too
-    });
-    socket.on('error', (err: NodeJS.ErrnoException) => {
-      if (err.code === 'EPIPE' || err.code === 'ECONNRESET') return; // its reply, if any, is read at 'close'
-      fail(err.code === 'ECONNREFUSED' ? 'unreachable (connection refused)' : err.message, err);
-    });
-    socket.on('close', () => {
-      clearTimeout(timer);
-      try {
-        resolve(parseClamdReply(Buffer.concat(chunks).toString('utf8')));
-      } catch (err) {
-        fail((err as Error).message, err);
-      }
-    });
+  const parts: Buffer[] = [Buffer.from('zINSTREAM\0')];
+  for (let at = 0; at < raw.length; at += CHUNK_BYTES) {
+    const chunk = raw.subarray(at, at + CHUNK_BYTES);
+    const length = Buffer.alloc(4);
+    length.writeUInt32BE(chunk.length);
+    parts.push(length, chunk);
+  }
+  parts.push(Buffer.alloc(4));
+  const exchange = { host: opts.host, port: opts.port, daemon: 'clamd' };
+  const reply = await tcpExchange({
+    ...exchange,
+    request: Buffer.concat(parts),
+    timeoutMs: opts.timeoutMs,
+    maxReplyBytes: MAX_REPLY_BYTES,
+    complete: (chunk) => chunk.includes(0), // the reply's terminator
   });
+  return parseReply(exchange, () => parseClamdReply(reply.toString('utf8')));
 }
 
 /** Reads `stream: OK` or `stream: <name> FOUND`; anything else (`... ERROR`, nothing) throws. */

@@ -111,8 +111,10 @@ export function createSenderListsClassifier(options: SenderListsOptions): (mail:
   return async (mail) => {
     const own = await ownerLists(options.owner ?? mail.envelope.rcpt[0]);
     const senders = await sendersOf(mail);
-    const hits = (kind: keyof Lists) =>
-      senders.some((s) => [...global[kind], ...(own?.[kind] ?? [])].some((re) => re.test(s)));
+    const hits = (kind: keyof Lists) => {
+      const patterns = own ? [...global[kind], ...own[kind]] : global[kind];
+      return senders.some((s) => patterns.some((re) => re.test(s)));
+    };
     if (hits('block'))
       return { v: 1, action: blockAction, score: BLOCKED_SCORE, spam: true, reasons: ['SENDER_BLOCKED'] };
     if (hits('allow'))

@@ -1,6 +1,5 @@
-import { connect } from 'node:net';
 import type { Mail, Verdict } from '@psf/client-sdk';
-import { PsfError } from '@psf/protocol';
+import { parseReply, tcpExchange } from './tcp-exchange.js';
 import { actionFor, round1, type Thresholds } from './thresholds.js';
 
 /** What spamd is asked: CHECK (score only), SYMBOLS (rule names), REPORT (rules with points). */
@@ -40,46 +39,21 @@ const PROTOCOL = 'SPAMC/1.5';
 const MAX_RESPONSE_BYTES = 256 * 1024;
 
 /** One request to spamd over TCP, answered with its parsed result; failures are PsfError CLASSIFIER_FAILED. */
-export function askSpamd(
+export async function askSpamd(
   raw: Buffer,
   opts: { host: string; port: number; command: SpamdCommand; user?: string | undefined; timeoutMs: number },
 ): Promise<SpamdResult> {
-  const where = `spamd at ${opts.host}:${opts.port}`;
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    const fail = (message: string, cause?: unknown) => {
-      socket.destroy();
-      reject(new PsfError('CLASSIFIER_FAILED', `${where}: ${message}`, { cause }));
-    };
-    const socket = connect({ host: opts.host, port: opts.port, noDelay: true });
-    const timer = setTimeout(() => fail(`no answer within ${opts.timeoutMs} ms`), opts.timeoutMs);
-    socket.on('connect', () => {
-      const head = [`${opts.command} ${PROTOCOL}`, `Content-length: ${raw.length}`];
-      if (opts.user) head.push(`User: ${opts.user.replace(/[\r\n]/g, '')}`);
-      socket.write(`${head.join('\r\n')}\r\n\r\n`);
-      // spamd reads Content-length bytes, answers and closes: no half-close, which a proxy in
-      // between (a load balancer) may not pass.
-      socket.write(raw);
-    });
-    socket.on('data', (b: Buffer) => {
-      size += b.length;
-      if (size > MAX_RESPONSE_BYTES) return fail(`answer longer than ${MAX_RESPONSE_BYTES} bytes`);
-      chunks.push(b);
-    });
-    socket.on('error', (err: NodeJS.ErrnoException) => {
-      clearTimeout(timer);
-      fail(err.code === 'ECONNREFUSED' ? 'unreachable (connection refused)' : err.message, err);
-    });
-    socket.on('end', () => {
-      clearTimeout(timer);
-      try {
-        resolve(parseSpamdResponse(Buffer.concat(chunks).toString('utf8'), opts.command));
-      } catch (err) {
-        fail((err as Error).message, err);
-      }
-    });
+  const head = [`${opts.command} ${PROTOCOL}`, `Content-length: ${raw.length}`];
+  if (opts.user) head.push(`User: ${opts.user.replace(/[\r\n]/g, '')}`);
+  // spamd reads Content-length bytes, answers and closes.
+  const exchange = { host: opts.host, port: opts.port, daemon: 'spamd' };
+  const reply = await tcpExchange({
+    ...exchange,
+    request: Buffer.concat([Buffer.from(`${head.join('\r\n')}\r\n\r\n`), raw]),
+    timeoutMs: opts.timeoutMs,
+    maxReplyBytes: MAX_RESPONSE_BYTES,
   });
+  return parseReply(exchange, () => parseSpamdResponse(reply.toString('utf8'), opts.command));
 }
 
 /**
